@@ -1,0 +1,557 @@
+/* util: see util.h. */
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *progname = "fcsnap";
+static _Thread_local char errbuf[1024];
+
+void
+prog_init(char **argv)
+{
+	const char *p;
+
+	if (argv && argv[0]) {
+		p = strrchr(argv[0], '/');
+		progname = p ? p + 1 : argv[0];
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+vmsg(const char *fmt_, va_list ap)
+{
+	char buf[2048];
+
+	vsnprintf(buf, sizeof buf, fmt_, ap);
+	fprintf(stderr, "%s: %s\n", progname, buf);
+}
+
+void
+warnmsg(const char *fmt_, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vmsg(fmt_, ap);
+	va_end(ap);
+}
+
+void
+die(const char *fmt_, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vmsg(fmt_, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+usage_die(const char *fmt_, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vmsg(fmt_, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	exit(2);
+}
+
+void
+die_status(int st, const char *fmt_, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vmsg(fmt_, ap);
+	va_end(ap);
+	exit(st);
+}
+
+int
+fail(const char *fmt_, ...)
+{
+	char tmp[sizeof errbuf];
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vsnprintf(tmp, sizeof tmp, fmt_, ap);
+	va_end(ap);
+	memcpy(errbuf, tmp, sizeof errbuf);
+	return -1;
+}
+
+int
+fail_errno(const char *fmt_, ...)
+{
+	char tmp[sizeof errbuf];
+	int e = errno;
+	size_t l;
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vsnprintf(tmp, sizeof tmp, fmt_, ap);
+	va_end(ap);
+	l = strlen(tmp);
+	snprintf(tmp + l, sizeof tmp - l, ": %s", strerror(e));
+	memcpy(errbuf, tmp, sizeof errbuf);
+	errno = e;
+	return -1;
+}
+
+const char *
+errmsg(void)
+{
+	return errbuf[0] ? errbuf : "unknown error";
+}
+
+int
+name_check(const char *name, const char *what)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0)
+		return fail("%s is empty", what);
+	if (n > 63)
+		return fail("%s '%.63s...' is longer than 63 bytes", what, name);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return fail("%s '%s' is not allowed", what, name);
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (alnum || (i > 0 && (c == '.' || c == '_' || c == '-')))
+			continue;
+		return fail("bad %s '%s': use lower-case letters, digits and . _ - "
+		    "(starting with a letter or digit)", what, name);
+	}
+	return 0;
+}
+
+int
+fmt(char *out, size_t n, const char *f, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, f);
+	r = vsnprintf(out, n, f, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= n)
+		return fail("string too long (%d bytes, limit %zu)", r, n - 1);
+	return 0;
+}
+
+int
+path_join(char *out, size_t n, const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	if (la && a[la - 1] == '/')
+		return fmt(out, n, "%s%s", a, b);
+	if (fmt(out, n, "%s/%s", a, b) < 0)
+		return fail("path too long: %s/%s", a, b);
+	return 0;
+}
+
+int
+parse_long(const char *s, long long min, long long max, long long *out, const char *what)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	if (!s || !*s)
+		return fail("missing %s", what);
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s)
+		return fail("bad %s '%s': not a whole number", what, s);
+	if (v < min || v > max)
+		return fail("bad %s '%s': must be between %lld and %lld", what, s, min, max);
+	*out = v;
+	return 0;
+}
+
+int
+parse_size(const char *s, unsigned long long *out, const char *what)
+{
+	char *end;
+	unsigned long long v, mul = 1;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return fail("bad %s '%s': expected a size like 512M", what, s ? s : "");
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return fail("bad %s '%s': expected a size like 512M", what, s);
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	case 't': case 'T': mul = 1ULL << 40; end++; break;
+	default: break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end)
+		return fail("bad %s '%s': expected a size like 512M", what, s);
+	if (v > ULLONG_MAX / mul)
+		return fail("bad %s '%s': too large", what, s);
+	*out = v * mul;
+	return 0;
+}
+
+int
+parse_duration_ms(const char *s, long long *out_ms, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return fail("bad %s '%s': expected a duration like 30, 500ms, 2m", what, s ? s : "");
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return fail("bad %s '%s': expected a duration like 30, 500ms, 2m", what, s);
+	if (!strcmp(end, "ms"))
+		;
+	else if (!*end || !strcmp(end, "s"))
+		v *= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60000;
+	else if (!strcmp(end, "h"))
+		v *= 3600000;
+	else
+		return fail("bad %s '%s': expected a duration like 30, 500ms, 2m", what, s);
+	if (v > 1e15)
+		return fail("bad %s '%s': too large", what, s);
+	*out_ms = (long long)v;
+	return 0;
+}
+
+int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+now_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t
+read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, p + got, n - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+char *
+read_file(const char *path, size_t max, size_t *len)
+{
+	int fd;
+	char *buf;
+	ssize_t r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail_errno("%s", path);
+		return NULL;
+	}
+	buf = malloc(max + 1);
+	if (!buf) {
+		close(fd);
+		fail("out of memory");
+		return NULL;
+	}
+	r = read_full(fd, buf, max + 1);
+	close(fd);
+	if (r < 0) {
+		fail_errno("reading %s", path);
+		free(buf);
+		return NULL;
+	}
+	if ((size_t)r > max) {
+		fail("%s: larger than %zu bytes", path, max);
+		free(buf);
+		return NULL;
+	}
+	buf[r] = 0;
+	if (len)
+		*len = (size_t)r;
+	return buf;
+}
+
+int
+write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if (fmt(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return fail_errno("creating %s", tmp);
+	if (write_all(fd, buf, n) < 0 || fsync(fd) < 0) {
+		fail_errno("writing %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		fail_errno("writing %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		fail_errno("renaming %s to %s", tmp, path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (fmt(buf, sizeof buf, "%s", path) < 0)
+		return -1;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return fail_errno("creating %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return fail_errno("creating %s", buf);
+	return 0;
+}
+
+static int
+rm_rf_at(int dfd, const char *name)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : fail_errno("%s", name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return fail_errno("removing %s", name);
+		return 0;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("opening %s", name);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return fail_errno("opening %s", name);
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (rm_rf_at(dirfd(d), e->d_name) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return fail_errno("removing %s", name);
+	return rc;
+}
+
+int
+rm_rf(const char *path)
+{
+	return rm_rf_at(AT_FDCWD, path);
+}
+
+pid_t
+spawn(char *const argv[], const struct spawn_opts *o)
+{
+	static const struct spawn_opts def = SPAWN_OPTS_INIT;
+	int pfd[2], e, n, fds[3], i, nul = -1;
+	pid_t pid;
+
+	if (!o)
+		o = &def;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return fail_errno("pipe");
+	fds[0] = o->fd_in; fds[1] = o->fd_out; fds[2] = o->fd_err;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]); close(pfd[1]);
+		return fail_errno("fork");
+	}
+	if (pid == 0) {
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		for (i = 0; i < 3; i++) {
+			if (fds[i] == -2) {
+				if (nul < 0)
+					nul = open("/dev/null", O_RDWR);
+				fds[i] = nul;
+			}
+		}
+		for (i = 0; i < 3; i++) {
+			if (fds[i] >= 0 && fds[i] != i) {
+				/* dup to a high fd first so 0..2 may be swapped safely */
+				int t = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+				if (t < 0)
+					goto fail;
+				fds[i] = t;
+			}
+		}
+		for (i = 0; i < 3; i++)
+			if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+				goto fail;
+		if (o->setsid)
+			setsid();
+		if (o->cwd && chdir(o->cwd) < 0)
+			goto fail;
+		if (o->envp)
+			execve(argv[0], argv, o->envp);
+		else
+			execvp(argv[0], argv);
+fail:
+		e = errno;
+		n = write(pfd[1], &e, sizeof e);
+		(void)n;
+		_exit(127);
+	}
+	close(pfd[1]);
+	n = (int)read(pfd[0], &e, sizeof e);
+	close(pfd[0]);
+	if (n == (int)sizeof e) {
+		waitpid(pid, NULL, 0);
+		errno = e;
+		if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
+			return fail_errno("cannot enter %s", o->cwd);
+		return fail_errno("cannot run %s", argv[0]);
+	}
+	return pid;
+}
+
+int
+wait_pid(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return fail_errno("waitpid %ld", (long)pid);
+	}
+	return st;
+}
+
+int
+wait_status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+int
+find_exe(const char *name, char *out, size_t n)
+{
+	const char *path, *p, *q;
+	char buf[PATH_MAX];
+
+	if (strchr(name, '/')) {
+		if (access(name, X_OK) < 0)
+			return fail_errno("%s", name);
+		return fmt(out, n, "%s", name);
+	}
+	path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = q + 1) {
+		q = strchr(p, ':');
+		if (!q)
+			q = p + strlen(p);
+		if (q > p && snprintf(buf, sizeof buf, "%.*s/%s", (int)(q - p), p, name) < (int)sizeof buf
+		    && access(buf, X_OK) == 0)
+			return fmt(out, n, "%s", buf);
+		if (!*q)
+			break;
+	}
+	return fail("%s not found in PATH", name);
+}

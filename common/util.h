@@ -1,0 +1,101 @@
+/* util: program name, error reporting, names, paths, spawning, time.
+ *
+ * Error convention for the whole library: a function that fails returns -1
+ * (or NULL) after calling fail()/fail_errno(), which record one message in a
+ * thread-local buffer.  The program reports it once, at the top:
+ *     if (fc_put_boot_source(...) < 0) die("%s", errmsg());
+ * Messages name the input and, where possible, the fix.  No trailing newline.
+ */
+#ifndef FCSNAP_UTIL_H
+#define FCSNAP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+extern const char *progname;
+
+/* Set progname from argv[0] and ignore SIGPIPE (write errors come back as
+ * EPIPE instead). Call first in main(). */
+void prog_init(char **argv);
+
+/* "prog: message\n" on stderr. die exits 1, usage_die exits 2. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Exit with status st after printing the message. */
+_Noreturn void die_status(int st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record an error message; always returns -1. fail_errno appends
+ * ": strerror(errno)". The previous message may be used as an argument
+ * (fail("loading %s: %s", name, errmsg()) is safe). */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *errmsg(void);
+
+/* Snapshot and VM names: [a-z0-9][a-z0-9._-]*, at most 63 bytes, never "."
+ * or "..". Returns 0, or -1 with a message naming `what` (e.g. "snapshot
+ * name"). */
+int name_check(const char *name, const char *what);
+
+/* out = a "/" b, refusing truncation. Returns 0 or -1 (message set). */
+int path_join(char *out, size_t n, const char *a, const char *b);
+/* snprintf that fails (-1, message set) instead of truncating. */
+int fmt(char *out, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parse a decimal integer in [min, max]; whole string must be used.
+ * Returns 0 or -1 with "bad <what> 'str': ..." set. */
+int parse_long(const char *s, long long min, long long max, long long *out, const char *what);
+/* Sizes: 512, 64K, 600M, 2G (powers of 1024). */
+int parse_size(const char *s, unsigned long long *out, const char *what);
+/* Durations in seconds with optional suffix ms, s, m, h; result in ms. */
+int parse_duration_ms(const char *s, long long *out_ms, const char *what);
+
+/* Monotonic and wall clock, in ms / ns. */
+int64_t now_ms(void);
+int64_t now_ns(void);
+int64_t wall_ms(void);
+
+/* Full write / read with EINTR handling. write_all returns 0 or -1 (errno
+ * kept). read_full reads until n bytes or EOF; returns bytes read or -1. */
+int write_all(int fd, const void *buf, size_t n);
+ssize_t read_full(int fd, void *buf, size_t n);
+
+/* Read a whole small file (NUL-terminated, at most max bytes). Returns a
+ * malloc'd buffer or NULL with a message. */
+char *read_file(const char *path, size_t max, size_t *len);
+/* Write a file atomically: tmp in the same dir, fsync, rename. */
+int write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode);
+
+/* mkdir -p; returns 0 or -1 with message. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf of a directory tree (does not follow symlinks). 0 or -1. */
+int rm_rf(const char *path);
+
+/* Spawning: argv only, never a shell.  fds: stdin/stdout/stderr for the
+ * child (-1 = inherit, -2 = /dev/null).  cwd: chdir before exec (NULL =
+ * stay).  setsid: new session (detached from our terminal and signals).
+ * Returns the pid or -1 (message set; exec failure in the child is reported
+ * through a CLOEXEC pipe, so "no such file" comes back here). */
+struct spawn_opts {
+	int fd_in, fd_out, fd_err;
+	const char *cwd;
+	int setsid;
+	char *const *envp;      /* NULL = inherit environ */
+};
+#define SPAWN_OPTS_INIT { -1, -1, -1, NULL, 0, NULL }
+pid_t spawn(char *const argv[], const struct spawn_opts *o);
+
+/* Wait for a child; returns the raw wait status or -1. */
+int wait_pid(pid_t pid);
+/* Exit status in shell terms: code, or 128+signal. */
+int wait_status_code(int st);
+
+/* Look up an executable: a path with '/' is taken as is; otherwise search
+ * PATH. Writes the result into out. 0 or -1 (message "X not found"). */
+int find_exe(const char *name, char *out, size_t n);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

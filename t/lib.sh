@@ -1,0 +1,179 @@
+# t/lib.sh: shared helpers for the shell tests (TAP output, git t/ style).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'what it checks' '
+#           cmd1 &&
+#           cmd2
+#   '
+#   test_done
+#
+# Each test body runs in a subshell with `set -e`, in $TRASH (a fresh
+# short-named directory per script, removed at the end unless it failed and
+# T_KEEP=1).  Helpers below: expect_code, expect_stderr, test_no_strays...
+#
+# Environment given to every test:
+#   FCSNAP_BUILD   build dir (bin/, t/, t/unit/)   FCSNAP_SRC  source root
+#   PATH           $FCSNAP_BUILD/bin and $FCSNAP_BUILD/t first
+#   FCSNAP_DIR     a private store under $TRASH
+#   FCSNAP_TEST_TAG  a unique tag inherited by every process a test starts,
+#                  so test_no_strays can find leftovers by their environment.
+
+: "${FCSNAP_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${FCSNAP_BUILD:=$FCSNAP_SRC/build}"
+export FCSNAP_SRC FCSNAP_BUILD
+PATH="$FCSNAP_BUILD/bin:$FCSNAP_BUILD/t:$PATH"
+export PATH
+T_NAME=$(basename "$0" .t)
+
+# Short paths: Unix socket paths are limited to 108 bytes.
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/fct.XXXXXX") || exit 1
+export TRASH
+FCSNAP_DIR="$TRASH/store"
+FCSNAP_TEST_TAG="fct-$$-$(date +%s%N)"
+export FCSNAP_DIR FCSNAP_TEST_TAG
+# Keep the caller's AWS/FCSNAP settings from leaking into tests.
+unset FCSNAP_REMOTE FCSNAP_FIRECRACKER_ARGS AWS_PROFILE AWS_ACCESS_KEY_ID \
+	AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 \
+	AWS_REGION AWS_DEFAULT_REGION
+HOME="$TRASH/home"; mkdir -p "$HOME"; export HOME
+
+test_count=0
+test_failed=0
+_t_cleanups=""
+
+# Register a shell command to run when the script ends (LIFO).
+at_exit() { _t_cleanups="$1
+$_t_cleanups"; }
+
+_t_finish() {
+	_st=$?
+	_old_ifs=$IFS; IFS='
+'
+	for _c in $_t_cleanups; do IFS=$_old_ifs; eval "$_c" >/dev/null 2>&1; done
+	IFS=$_old_ifs
+	t_kill_tagged
+	if [ "$test_failed" -eq 0 ] || [ -z "${T_KEEP:-}" ]; then
+		rm -rf "$TRASH"
+	else
+		echo "# kept $TRASH"
+	fi
+	exit $_st
+}
+trap _t_finish EXIT
+trap 'exit 130' INT TERM
+
+# List pids (other than ours) whose environment carries our tag.
+t_tagged_pids() {
+	for _p in /proc/[0-9]*; do
+		_pid=${_p#/proc/}
+		[ "$_pid" = "$$" ] && continue
+		grep -qs -z "^FCSNAP_TEST_TAG=$FCSNAP_TEST_TAG\$" "$_p/environ" 2>/dev/null &&
+			echo "$_pid"
+	done
+	return 0
+}
+
+t_kill_tagged() {
+	_pids=$(t_tagged_pids | grep -v "^$$\$" || true)
+	# our own subshells carry the tag too; only kill non-shell leftovers
+	for _pid in $_pids; do
+		case "$(cat /proc/$_pid/comm 2>/dev/null)" in
+		sh|bash|dash|prove|perl) ;;
+		*) kill -9 "$_pid" 2>/dev/null ;;
+		esac
+	done
+}
+
+# test_expect_success DESC BODY
+test_expect_success() {
+	test_count=$((test_count + 1))
+	_desc=$1
+	(
+		cd "$TRASH" || exit 1
+		set -e
+		eval "$2"
+	) >"$TRASH/.out" 2>&1 </dev/null
+	_rc=$?
+	if [ $_rc -eq 0 ]; then
+		echo "ok $test_count - $_desc"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $_desc"
+		sed 's/^/#   /' "$TRASH/.out" | tail -n 40
+	fi
+	return 0
+}
+
+# test_skip DESC REASON: only for environment facts (e.g. no clang), never to get green.
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" -eq 0 ]
+}
+
+# expect_code N CMD...: run CMD, require exit status N; stdout to ./out, stderr to ./err.
+expect_code() {
+	_want=$1; shift
+	_got=0
+	"$@" >out 2>err || _got=$?
+	if [ "$_got" != "$_want" ]; then
+		echo "expected exit $_want, got $_got from: $*"
+		echo "--- stdout"; head -c 2000 out; echo "--- stderr"; head -c 2000 err
+		return 1
+	fi
+}
+
+# grep_err PATTERN: ./err has PATTERN (extended regex); show it otherwise.
+grep_err() {
+	grep -Eq -- "$1" err || { echo "stderr lacks /$1/:"; cat err; return 1; }
+}
+grep_out() {
+	grep -Eq -- "$1" out || { echo "stdout lacks /$1/:"; cat out; return 1; }
+}
+
+# one_line_err: stderr is exactly one line starting "prog: ".
+one_line_err() {
+	[ "$(wc -l <err)" -eq 1 ] && grep -Eq '^[a-z0-9-]+: ' err ||
+		{ echo "expected one 'prog: ...' line on stderr, got:"; cat err; return 1; }
+}
+
+# test_no_strays: no process started by this test is still running (other
+# than shells running this script), and no temp/run dir is left in the store.
+test_no_strays() {
+	_left=""
+	for _pid in $(t_tagged_pids); do
+		case "$(cat /proc/$_pid/comm 2>/dev/null)" in
+		sh|bash|dash|prove|perl|sleep|cat|grep|sed|wc|head|tail) ;;
+		"") ;;
+		*) _left="$_left $_pid($(cat /proc/$_pid/comm 2>/dev/null))" ;;
+		esac
+	done
+	[ -z "$_left" ] || { echo "stray processes:$_left"; return 1; }
+	if [ -d "$FCSNAP_DIR" ]; then
+		_tmp=$(find "$FCSNAP_DIR" -maxdepth 2 -name '.tmp*' 2>/dev/null)
+		[ -z "$_tmp" ] || { echo "stray temp entries: $_tmp"; return 1; }
+	fi
+}
+
+# no_run_dirs: the store has no restored-VM directories left.
+no_run_dirs() {
+	[ ! -d "$FCSNAP_DIR/run" ] || [ -z "$(ls -A "$FCSNAP_DIR/run")" ] ||
+		{ echo "run dirs left: $(ls -A "$FCSNAP_DIR/run")"; return 1; }
+}
+
+# wait_for CMD...: retry CMD for up to 10 s.
+wait_for() {
+	_i=0
+	until "$@" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -lt 200 ] || { echo "timed out waiting for: $*"; return 1; }
+		sleep 0.05
+	done
+}
+
+# sha256 of a file, hex only.
+sha() { sha256sum "$1" | cut -d' ' -f1; }
