@@ -1,0 +1,16 @@
+/* copy: file copies that keep holes and share blocks where they can. */
+#ifndef FCSNAP_COPY_H
+#define FCSNAP_COPY_H
+
+#include <sys/types.h>
+
+enum { COPY_REFLINK = 1, COPY_SPARSE = 2 };
+
+/* Copy src to dst (created with mode, must not exist).  Tries a reflink
+ * (FICLONE) first, else copies only the data regions (SEEK_DATA/SEEK_HOLE
+ * with copy_file_range), leaving holes.  fsyncs dst when sync is set.
+ * Returns COPY_REFLINK or COPY_SPARSE, or -1 (dst removed, message set,
+ * e.g. "copying X to Y: No space left on device"). */
+int copy_file(const char *src, const char *dst, mode_t mode, int sync);
+
+#endif

@@ -1,0 +1,16 @@
+/* vsock: the host side of Firecracker's hybrid vsock.
+ * Connect to the VM's vsock Unix socket, write "CONNECT <port>\n" in one
+ * write, read the reply one byte at a time up to '\n' (guest data may
+ * follow "OK <hostport>\n" in the same segment).  EOF or a reset without
+ * "OK" means nothing listens yet: retry (short backoff) until the
+ * deadline. */
+#ifndef FCSNAP_VSOCK_H
+#define FCSNAP_VSOCK_H
+
+#include <stdint.h>
+
+/* Returns a connected stream fd (blocking, CLOEXEC) or -1 with a message
+ * ("no answer on vsock port P of X after N s"). timeout_ms 0: one try. */
+int vsock_connect(const char *uds_path, uint32_t port, int timeout_ms);
+
+#endif
