@@ -172,10 +172,14 @@ agent_decode(const unsigned char *b, size_t len, size_t max, int *type,
 
 /* ---- host side: connection ---- */
 
-/* Copy a reply text (not NUL-terminated on the wire) into a message. */
+/* Copy a reply text (up to its NUL, if any) into a message. */
 static void
 text_copy(char *out, size_t cap, const unsigned char *p, size_t n)
 {
+	const unsigned char *z = memchr(p, '\0', n);
+
+	if (z)
+		n = (size_t)(z - p);
 	if (n >= cap)
 		n = cap - 1;
 	memcpy(out, p, n);
