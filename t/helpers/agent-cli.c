@@ -17,11 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "agent.h"
 #include "util.h"
 
 static int sig_w = -1;
+
+static int
+agent_connect_unix_raw(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return fail("bad socket %s", path);
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail_errno("connect %s", path);
+	return fd;
+}
 
 static void
 on_signal(int sig)
@@ -152,6 +168,32 @@ control(int fd, const char *what)
 	return 0;
 }
 
+/* Send one raw frame (for protocol-error tests): a handshake of version
+ * `proto` when type is AGENT_T_HANDSHAKE, else an empty frame of `type`
+ * after a normal handshake. Prints the reply's type and text. */
+static int
+raw(int fd, int type, long long proto)
+{
+	unsigned char req[12], buf[4096];
+	size_t n;
+	int t;
+
+	memcpy(req, AGENT_MAGIC, 8);
+	agent_put32(req + 8, (uint32_t)proto);
+	if (type == AGENT_T_HANDSHAKE) {
+		if (agent_write_frame(fd, type, req, sizeof(req)) < 0)
+			return -1;
+	} else if (agent_write_frame(fd, type, NULL, 0) < 0) {
+		return -1;
+	}
+	t = agent_read_frame(fd, buf, sizeof(buf) - 1, &n, 10000);
+	if (t < 0)
+		return -1;
+	buf[n] = '\0';
+	printf("reply 0x%02x %s\n", t, t == AGENT_T_ERROR ? (char *)buf : "");
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -165,12 +207,14 @@ main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "vsock", required_argument, NULL, 'V' },
 		{ "clear-env", no_argument, NULL, 'C' },
+		{ "raw-proto", required_argument, NULL, 'P' },
+		{ "raw-type", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent_exec_req r = { 0 };
 	char *env[64];
-	long long t = 10000, port = -1, v;
+	long long t = 10000, port = -1, v, proto = -1, rtype = -1;
 	int c, fd, ne = 0;
 
 	prog_init(argv);
@@ -186,11 +230,25 @@ main(int argc, char **argv)
 		case 'w': r.cwd = optarg; break;
 		case 'C': r.flags |= AGENT_EXEC_CLEAR_ENV; break;
 		case 'V': if (parse_long(optarg, 1, 0xffffffff, &port, "--vsock") < 0) usage_die("%s", errmsg()); break;
+		case 'P': if (parse_long(optarg, 0, 0xffffffff, &proto, "--raw-proto") < 0) usage_die("%s", errmsg()); break;
+		case 'R': if (parse_long(optarg, 0, 255, &rtype, "--raw-type") < 0) usage_die("%s", errmsg()); break;
 		case 'h': usage(); return 0;
 		default: usage_die("bad option");
 		}
 	}
 	env[ne] = NULL;
+	if (proto >= 0 || rtype >= 0) {
+		if (optind >= argc)
+			usage_die("need SOCKET");
+		fd = proto >= 0 ? -1 : agent_connect_unix(argv[optind], (int)t);
+		if (proto >= 0) {
+			/* raw handshake: connect without the library's handshake */
+			fd = agent_connect_unix_raw(argv[optind]);
+		}
+		if (fd < 0 || raw(fd, proto >= 0 ? AGENT_T_HANDSHAKE : (int)rtype, proto) < 0)
+			die_status(125, "%s", errmsg());
+		return 0;
+	}
 	if (argc - optind < 2)
 		usage_die("need SOCKET and a request");
 	fd = port >= 0 ? agent_connect(argv[optind], (uint32_t)port, (int)t) :
