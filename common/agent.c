@@ -482,6 +482,21 @@ agent_exec_start(struct agent_exec *x, int fd, const struct agent_exec_req *r,
 	return 0;
 }
 
+/* Send a frame to the session; once the agent has closed its side (the
+ * command ended), frames are discarded: agent_exec_next reports the rest. */
+static int
+send_or_discard(struct agent_exec *x, int type, const void *p, size_t n)
+{
+	if (x->peer_closed)
+		return 0;
+	if (agent_write_frame(x->fd, type, p, n) == 0)
+		return 0;
+	if (errno != EPIPE && errno != ECONNRESET)
+		return -1;
+	x->peer_closed = 1;
+	return 0;
+}
+
 ssize_t
 agent_exec_stdin(struct agent_exec *x, const void *buf, size_t n)
 {
@@ -491,16 +506,16 @@ agent_exec_stdin(struct agent_exec *x, const void *buf, size_t n)
 		n = AGENT_MAX_PAYLOAD;
 	if (n == 0)
 		return 0;
-	if (agent_write_frame(x->fd, AGENT_T_STDIN, buf, n) < 0)
-		return -1;
 	x->credit -= n;
+	if (send_or_discard(x, AGENT_T_STDIN, buf, n) < 0)
+		return -1;
 	return (ssize_t)n;
 }
 
 int
 agent_exec_eof(struct agent_exec *x)
 {
-	return agent_write_frame(x->fd, AGENT_T_STDIN_EOF, NULL, 0);
+	return send_or_discard(x, AGENT_T_STDIN_EOF, NULL, 0);
 }
 
 int
@@ -509,7 +524,7 @@ agent_exec_signal(struct agent_exec *x, int sig)
 	unsigned char p[4];
 
 	agent_put32(p, (uint32_t)sig);
-	return agent_write_frame(x->fd, AGENT_T_SIGNAL, p, sizeof(p));
+	return send_or_discard(x, AGENT_T_SIGNAL, p, sizeof(p));
 }
 
 int

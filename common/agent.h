@@ -175,6 +175,7 @@ struct agent_exec {
 	int exit_kind;            /* after EXIT: AGENT_EXIT_* */
 	int exit_code;            /* after EXIT: code or signal number */
 	int done;                 /* EXIT received */
+	int peer_closed;          /* the agent stopped reading: stdin is discarded */
 	unsigned char *buf;       /* last frame's payload (AGENT_MAX_PAYLOAD) */
 	size_t len;               /* its length */
 };
@@ -187,7 +188,10 @@ struct agent_exec {
 int agent_exec_start(struct agent_exec *x, int fd, const struct agent_exec_req *r,
     int timeout_ms);
 /* Send up to n stdin bytes, limited by x->credit.  Returns the number
- * sent (0 when the window is closed: wait for a WINDOW frame) or -1. */
+ * sent (0 when the window is closed: wait for a WINDOW frame) or -1.
+ * Once the agent has closed its side (the command ended) stdin, EOF and
+ * signals are silently discarded: keep calling agent_exec_next, which
+ * returns EXIT (or the error). */
 ssize_t agent_exec_stdin(struct agent_exec *x, const void *buf, size_t n);
 int agent_exec_eof(struct agent_exec *x);
 int agent_exec_signal(struct agent_exec *x, int sig);

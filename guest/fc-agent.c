@@ -38,6 +38,7 @@
 #define TX_RESERVE  256                    /* room kept for control frames */
 #define OUT_CHUNK   (64u * 1024)
 #define DRAIN_MS    1000                   /* output idle time after exit */
+#define LINGER_MS   5000                   /* wait for the host to close */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static int verbose, test_mode, as_init;
@@ -720,6 +721,21 @@ session_loop(struct session *s)
 	return 0;
 }
 
+/* Half-close and wait (bounded) for the host to close: closing a socket
+ * with unread input resets it, and the host could lose the last frames. */
+static void
+linger_close(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t end = now_ms() + LINGER_MS;
+	char buf[4096];
+
+	shutdown(fd, SHUT_WR);
+	while (now_ms() < end && poll(&p, 1, (int)(end - now_ms())) > 0)
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			break;
+}
+
 /* Queue EXIT and flush everything (blocking). */
 static int
 session_finish(struct session *s)
@@ -740,7 +756,10 @@ session_finish(struct session *s)
 	tx_frame(s, AGENT_T_EXIT, p, sizeof(p));
 	fcntl(s->sock, F_SETFL, fcntl(s->sock, F_GETFL) & ~O_NONBLOCK);
 	logv("exit kind %d code %d", kind, code);
-	return write_all(s->sock, s->tx + s->toff, s->tlen);
+	if (write_all(s->sock, s->tx + s->toff, s->tlen) < 0)
+		return -1;
+	linger_close(s->sock);
+	return 0;
 }
 
 /* The host went away: kill the command's group and collect it. */
