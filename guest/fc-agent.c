@@ -592,6 +592,8 @@ child_read(struct session *s, int *fd, int type)
 	unsigned char *h;
 	ssize_t r;
 
+	if (room == 0)                      /* filled since the poll */
+		return;
 	if (room > OUT_CHUNK)
 		room = OUT_CHUNK;
 	if (s->toff + s->tlen + AGENT_HDR_LEN + room > TX_CAP) {
