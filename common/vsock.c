@@ -150,7 +150,8 @@ attempt(const struct sockaddr_un *sa, uint32_t port, int64_t deadline,
 	if (r == 1)
 		return fd;
 	close(fd);
-	*why = ECONNRESET;
+	if (r == 0)
+		*why = ECONNRESET;
 	return r == 0 ? -1 : r == -2 ? -3 : -2;
 }
 
@@ -188,11 +189,9 @@ vsock_connect(const char *uds_path, uint32_t port, int timeout_ms)
 		close(dfd);
 	if (fd >= 0 || fd == -2)
 		return fd >= 0 ? fd : -1;
-	if (fd == -3)
-		return fail("no reply to CONNECT %u on %s within %.1f s (is the VM paused?)",
-		    port, uds_path, timeout_ms / 1000.0);
 	return fail("no agent answered on vsock port %u via %s within %.1f s (last: %s)",
 	    port, uds_path, timeout_ms / 1000.0,
+	    fd == -3 && !why ? "no reply to CONNECT; is the VM running?" :
 	    why == ENOENT ? "socket does not exist" :
 	    why == ECONNREFUSED ? "connection refused" : "closed without OK");
 }
