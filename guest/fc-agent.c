@@ -1117,6 +1117,7 @@ main(int argc, char **argv)
 	int c, lfd;
 
 	prog_init(argv);
+	opterr = 0;
 	as_init = getpid() == 1;
 	while ((c = getopt_long(argc, argv, "p:U:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -1129,7 +1130,7 @@ main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
-		default: usage_die("try '%s --help'", progname);
+		default: usage_die("bad option '%s': try '%s --help'", argv[optind - 1], progname);
 		}
 	}
 	if (optind != argc)
