@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -921,6 +922,26 @@ serve(int fd)
 
 /* ---- listening ---- */
 
+static void
+reap_all(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* bind + listen; closes fd and returns -1 (message set) on failure. */
+static int
+bind_listen(int fd, const struct sockaddr *sa, socklen_t n, const char *what)
+{
+	if (bind(fd, sa, n) < 0 || listen(fd, 128) < 0) {
+		fail_errno("listening on %s", what);
+		close(fd);
+		return -1;
+	}
+	logv("listening on %s", what);
+	return fd;
+}
+
 static int
 listen_unix(const char *dir, uint32_t port)
 {
@@ -929,40 +950,48 @@ listen_unix(const char *dir, uint32_t port)
 
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%u", dir, port) >=
 	    (int)sizeof(sa.sun_path))
-		die("socket path %s/%u is too long (max %zu bytes): use a shorter --unix-dir",
+		return fail("socket path %s/%u is too long (max %zu bytes): use a shorter --unix-dir",
 		    dir, port, sizeof(sa.sun_path) - 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		die("socket: %s", strerror(errno));
+		return fail_errno("socket");
 	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("binding %s: %s", sa.sun_path, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen on %s: %s", sa.sun_path, strerror(errno));
-	logv("listening on %s", sa.sun_path);
-	return fd;
+	return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), sa.sun_path);
 }
 
 static int
 listen_vsock(uint32_t port)
 {
 	struct sockaddr_vm sa;
+	char what[32];
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.svm_family = AF_VSOCK;
 	sa.svm_cid = VMADDR_CID_ANY;
 	sa.svm_port = port;
+	snprintf(what, sizeof(what), "vsock port %u", port);
 	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		die("vsock socket: %s (is the kernel built with CONFIG_VIRTIO_VSOCKETS?)",
-		    strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("binding vsock port %u: %s", port, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen on vsock port %u: %s", port, strerror(errno));
-	logv("listening on vsock port %u", port);
-	return fd;
+		return fail_errno("vsock socket (does the kernel have CONFIG_VIRTIO_VSOCKETS and the VM a vsock device?)");
+	return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), what);
+}
+
+/* Listen, or as init keep trying (process 1 must not exit). */
+static int
+listen_any(const char *dir, uint32_t port)
+{
+	int fd, warned = 0;
+
+	for (;;) {
+		fd = dir ? listen_unix(dir, port) : listen_vsock(port);
+		if (fd >= 0 || !as_init)
+			return fd;
+		if (!warned++)
+			warnmsg("%s (retrying every second)", errmsg());
+		reap_all();
+		sleep(1);
+	}
 }
 
 /* ---- init duties ---- */
@@ -998,19 +1027,23 @@ init_setup(void)
 	if (sethostname("fcsnap", 6) < 0)
 		warnmsg("sethostname: %s", strerror(errno));
 	reboot(RB_DISABLE_CAD);             /* ctrl-alt-del becomes SIGINT to us */
+	if (getpid() != 1)                  /* --init: adopt orphans as init would */
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	setenv("HOME", "/root", 0);
 }
 
-/* PID 1 on SIGTERM / ctrl-alt-del: stop everything, sync, power off. */
-static _Noreturn void
+/* PID 1 on SIGTERM / ctrl-alt-del: stop everything, sync, power off.
+ * With --init but not process 1 (a container, a test): only sync. */
+static void
 init_shutdown(void)
 {
 	logv("shutting down");
+	sync();
+	if (getpid() != 1)
+		return;
 	kill(-1, SIGTERM);
 	sleep(1);
 	kill(-1, SIGKILL);
-	sync();
-	mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
 	sync();
 #if defined(__x86_64__) || defined(__i386__)
 	/* Firecracker on x86 has no power-off device before ACPI support
@@ -1020,13 +1053,6 @@ init_shutdown(void)
 	reboot(RB_POWER_OFF);
 	for (;;)
 		pause();
-}
-
-static void
-reap_all(void)
-{
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
 }
 
 static void
@@ -1139,7 +1165,9 @@ main(int argc, char **argv)
 	if (as_init)
 		init_setup();
 	setenv("PATH", DEFAULT_PATH, 0);
-	lfd = dir ? listen_unix(dir, (uint32_t)port) : listen_vsock((uint32_t)port);
+	lfd = listen_any(dir, (uint32_t)port);
+	if (lfd < 0)
+		die("%s", errmsg());
 	snprintf(path, sizeof(path), "%s/%lld", dir ? dir : "", port);
 	serve_forever(lfd, dir ? path : NULL);
 	return 0;
