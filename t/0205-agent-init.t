@@ -48,4 +48,10 @@ test_expect_success 'sessions work as PID 1 (exit status, streams)' '
 	test "$(cat out)" = hi
 '
 
+test_expect_success 'SIGTERM to PID 1 shuts down and ends the namespace' '
+	kill -TERM $AGENT &&
+	wait_for sh -c "! kill -0 $UNSHARE" &&
+	! kill -0 $AGENT 2>/dev/null
+'
+
 test_done
