@@ -38,6 +38,7 @@
 #define TX_CAP      (WINDOW + 4096)
 #define TX_RESERVE  256                    /* room kept for control frames */
 #define OUT_CHUNK   (64u * 1024)
+#define PIPE_BYTES  (256 * 1024)               /* fewer wakeups per MiB */
 #define DRAIN_MS    1000                   /* output idle time after exit */
 #define LINGER_MS   5000                   /* wait for the host to close */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -780,9 +781,11 @@ session_abort(struct session *s)
 static int
 make_pipes(int p[3][2])
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		if (pipe2(p[i], O_CLOEXEC) < 0)
 			return -1;
+		fcntl(p[i][0], F_SETPIPE_SZ, PIPE_BYTES);   /* best effort */
+	}
 	return 0;
 }
 
