@@ -367,7 +367,8 @@ child_exec(const struct cmd *c, int in, int out, int err, int errpipe)
 	e[0] = 1;
 	if (chdir(c->cwd) == 0) {
 		e[0] = 2;
-		execvpe(c->argv[0], c->argv, c->envp);
+		environ = c->envp;              /* PATH lookup uses the command's PATH */
+		execvp(c->argv[0], c->argv);
 	}
 	e[1] = errno;
 	(void)!write(errpipe, e, sizeof(e));
@@ -999,6 +1000,15 @@ listen_any(const char *dir, uint32_t port)
 
 /* ---- init duties ---- */
 
+/* fds 0..2 open (on /dev/null if need be), so no pipe lands there. */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			die("cannot open /dev/null as fd %d", fd);
+}
+
 static void
 mount_one(const char *src, const char *dst, const char *type, unsigned long fl,
     const char *opts)
@@ -1064,8 +1074,11 @@ accept_one(int lfd, int sigr)
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	pid_t pid;
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+			sleep(1);                /* let sessions end instead of spinning */
 		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		warnmsg("fork: %s", strerror(errno));
@@ -1167,6 +1180,7 @@ main(int argc, char **argv)
 	test_mode = dir != NULL;
 	if (as_init)
 		init_setup();
+	std_fds();
 	setenv("PATH", DEFAULT_PATH, 0);
 	lfd = listen_any(dir, (uint32_t)port);
 	if (lfd < 0)
