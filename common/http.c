@@ -186,6 +186,8 @@ split_lines(struct http_parser *p, char **lines, int max)
 		nl = memchr(s, '\n', (size_t)(end - s));
 		if (!nl)
 			return malformed(p, "header line without LF");
+		if (memchr(s, 0, (size_t)(nl - s)))
+			return malformed(p, "NUL byte in header");
 		*nl = 0;
 		if (nl > s && nl[-1] == '\r')
 			nl[-1] = 0;
