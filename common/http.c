@@ -934,18 +934,18 @@ connect_tcp(struct http_conn *c, int64_t deadline)
 	return 0;
 }
 
-/* Has the peer closed (or sent something unasked on) an idle connection? */
+/* Has the peer closed (or sent something unasked on) an idle connection?
+ * One non-blocking peek: EAGAIN means alive and quiet. */
 static int
 idle_conn_dead(int fd)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
 	char b;
+	ssize_t r;
 
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
-		return 1;
-	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN;
+	do
+		r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	return r >= 0 || errno != EAGAIN;
 }
 
 /* Send all of buf. Returns bytes sent before a failure in *sent. */
@@ -1030,19 +1030,17 @@ read_response(struct http_conn *c, int64_t deadline, struct http_response *r, in
 
 	*got = 0;
 	for (;;) {
+		/* the answer takes a while: wait first, then read */
+		w = wait_fd(c->fd, POLLIN, deadline);
+		if (w == 0)
+			return timed_out(c, *got ? "reading the response" :
+			    "waiting for a response");
+		if (w < 0)
+			return cfail(c, HTTP_EIO, "poll: %s", strerror(errno));
 		n = recv(c->fd, c->rbuf, sizeof c->rbuf, MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			if (errno == EAGAIN) {
-				w = wait_fd(c->fd, POLLIN, deadline);
-				if (w == 0)
-					return timed_out(c, *got ? "reading the response" :
-					    "waiting for a response");
-				if (w < 0)
-					return cfail(c, HTTP_EIO, "poll: %s", strerror(errno));
-				continue;
-			}
 			if (errno == ECONNRESET)
 				return cfail(c, HTTP_ECLOSED, "connection reset by peer %s",
 				    *got ? "mid-response" : "without a response");
