@@ -163,14 +163,8 @@ lock_open(const struct store *s, const char *name)
 		return -1;
 	if (store_sub(s, "locks", d, sizeof d) < 0)
 		return -1;
-	if (mkdir(d, 0755) < 0 && errno != EEXIST) {
-		if (errno == ENOENT && prepare_dir(s->root, s->root) == 0 &&
-		    mkdir(d, 0755) == 0)
-			;
-		else
-			return fail_errno("store %s is not writable: cannot create %s "
-			    "(set FCSNAP_DIR to a writable directory)", s->root, d);
-	}
+	if (store_prepare(s) < 0)
+		return -1;
 	if (fmt(f, sizeof f, "%s.lock", name) < 0 || path_join(p, sizeof p, d, f) < 0)
 		return -1;
 	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -299,7 +293,7 @@ store_tmp_dir(const struct store *s, const char *name, char *out, size_t n)
 {
 	char d[PATH_MAX];
 
-	if (store_clean_tmp(s, name) < 0)
+	if (store_prepare(s) < 0 || store_clean_tmp(s, name) < 0)
 		return -1;
 	if (store_sub(s, "snapshots", d, sizeof d) < 0)
 		return -1;

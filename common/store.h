@@ -48,7 +48,7 @@ int store_has(const struct store *s, const char *name);
  * "no snapshot named X in DIR" when missing. */
 int store_open_snap(const struct store *s, const char *name);
 
-/* Take the per-name lock (creates locks/ if needed). wait=0: fail at once
+/* Take the per-name lock (store_prepare()s the store first). wait=0: fail at once
  * with "snapshot X is locked by another process" when held; wait!=0: block.
  * Returns an fd to pass to store_unlock. */
 int store_lock(const struct store *s, const char *name, int wait);
@@ -58,7 +58,8 @@ int store_lock_timeout(const struct store *s, const char *name, long long timeou
 void store_unlock(int fd);
 
 /* Make snapshots/.tmp-<name>-XXXXXX (mode 0700); path into out.  Caller
- * holds the lock; stale temp dirs of that name are removed first. */
+ * holds the lock; the store is prepared and stale temp dirs of that name
+ * are removed first. */
 int store_tmp_dir(const struct store *s, const char *name, char *out, size_t n);
 /* Remove stale snapshots/.tmp-<name>-* dirs. Caller holds the lock. */
 int store_clean_tmp(const struct store *s, const char *name);
