@@ -10,8 +10,8 @@
  *       for SECONDS: open the snapshot dir once, read the first line of
  *       each file through that fd, and require that they all agree.  Prints
  *       "reads N mixed M"; exit 1 if any read was mixed or none succeeded.
- *   store-tool lock NAME
- *       hold NAME's lock; print "locked" when held; exit when stdin closes.
+ *   store-tool lock NAME TRIGGER
+ *       hold NAME's lock; print "locked" when held; exit once TRIGGER exists.
  *   store-tool mmap FILE TRIGGER
  *       mmap FILE, print "mapped", wait until TRIGGER exists, then print the
  *       mapping's first line.
@@ -140,17 +140,16 @@ reader(const char *name, long long secs)
 }
 
 static int
-hold_lock(const char *name)
+hold_lock(const char *name, const char *trigger)
 {
-	char c;
 	int lk = store_lock(&st, name, 1);
 
 	if (lk < 0)
 		die("%s", errmsg());
 	printf("locked\n");
 	fflush(stdout);
-	while (read(0, &c, 1) > 0)
-		;
+	while (access(trigger, F_OK) < 0)
+		usleep(10000);
 	store_unlock(lk);
 	return 0;
 }
@@ -210,8 +209,8 @@ main(int argc, char **argv)
 			die("%s", errmsg());
 		return reader(argv[2], n);
 	}
-	if (!strcmp(argv[1], "lock"))
-		return hold_lock(argv[2]);
+	if (!strcmp(argv[1], "lock") && argc > 3)
+		return hold_lock(argv[2], argv[3]);
 	if (!strcmp(argv[1], "mmap") && argc > 3)
 		return map_file(argv[2], argv[3]);
 	if (!strcmp(argv[1], "tmpdir")) {
