@@ -6,10 +6,11 @@
  *       with "gen GEN\n"; meta.json from meta_stat_files + meta_write.
  *   store-tool republish NAME COUNT
  *       publish generations 1..COUNT of NAME, one after the other.
- *   store-tool read NAME SECONDS
- *       for SECONDS: open the snapshot dir once, read the first line of
- *       each file through that fd, and require that they all agree.  Prints
- *       "reads N mixed M"; exit 1 if any read was mixed or none succeeded.
+ *   store-tool read NAME LASTGEN
+ *       until generation LASTGEN is seen (at most 120 s): open the snapshot
+ *       dir once, read the first line of each file through that fd, and
+ *       require that they all agree.  Prints "reads N mixed M changes C";
+ *       exit 1 if any read was mixed or LASTGEN was never seen.
  *   store-tool lock NAME TRIGGER
  *       hold NAME's lock; print "locked" when held; exit once TRIGGER exists.
  *   store-tool mmap FILE TRIGGER
@@ -110,15 +111,16 @@ first_line(int dfd, const char *file, char *out, size_t n)
 }
 
 static int
-reader(const char *name, long long secs)
+reader(const char *name, const char *last)
 {
 	static const char *files[] = { "vmstate", "mem", "rootfs.ext4" };
-	char a[64], b[64];
-	long reads = 0, mixed = 0;
-	int64_t end = now_ms() + secs * 1000;
-	int dfd, i, okk;
+	char a[64], b[64], prev[64] = "", want[64];
+	long reads = 0, mixed = 0, changes = 0;
+	int64_t end = now_ms() + 120000;
+	int dfd, i, okk, done = 0;
 
-	while (now_ms() < end) {
+	snprintf(want, sizeof want, "gen %s", last);
+	while (!done && now_ms() < end) {
 		dfd = store_open_snap(&st, name);
 		if (dfd < 0)
 			continue;       /* between rename-away and rename-in (fallback) */
@@ -132,11 +134,16 @@ reader(const char *name, long long secs)
 			}
 		}
 		close(dfd);
-		if (okk)
-			reads++;
+		if (!okk)
+			continue;
+		reads++;
+		if (strcmp(a, prev))
+			changes++;
+		snprintf(prev, sizeof prev, "%s", a);
+		done = !strcmp(a, want);
 	}
-	printf("reads %ld mixed %ld\n", reads, mixed);
-	return mixed || !reads;
+	printf("reads %ld mixed %ld changes %ld\n", reads, mixed, changes);
+	return mixed || !done;
 }
 
 static int
@@ -204,11 +211,8 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (!strcmp(argv[1], "read") && argc > 3) {
-		if (parse_long(argv[3], 1, 3600, &n, "seconds") < 0)
-			die("%s", errmsg());
-		return reader(argv[2], n);
-	}
+	if (!strcmp(argv[1], "read") && argc > 3)
+		return reader(argv[2], argv[3]);
 	if (!strcmp(argv[1], "lock") && argc > 3)
 		return hold_lock(argv[2], argv[3]);
 	if (!strcmp(argv[1], "mmap") && argc > 3)
