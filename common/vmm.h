@@ -51,7 +51,7 @@ struct vmm_opts {
 void vmm_init(struct vmm *v);
 /* Start firecracker (does not wait for the socket). 0 or -1. */
 int vmm_spawn(struct vmm *v, const struct vmm_opts *o);
-/* Wait until the API answers GET /, or the process died ("firecracker
+/* Wait until the API socket accepts connections, or the process died ("firecracker
  * exited with status N: <last log line>"), or timeout. 0 or -1. */
 int vmm_wait_ready(struct vmm *v, const char *log, int timeout_ms);
 /* Is it still running?  0, or -1 with "firecracker exited with status N
