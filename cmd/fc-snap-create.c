@@ -277,6 +277,8 @@ parse_args(int argc, char **argv)
 		usage_die("unexpected argument '%s'", argv[optind]);
 	if (!o.name)
 		usage_die("no snapshot name: give -l NAME");
+	if (name_check(o.name, "snapshot name") < 0)
+		usage_die("%s", errmsg());
 	if (o.boot_args && o.boot_args_replace)
 		usage_die("--boot-args and --boot-args-replace exclude each other");
 	if (o.from_vm && o.boot_flags)
@@ -336,8 +338,6 @@ check_inputs(void)
 {
 	struct stat sb;
 
-	if (name_check(o.name, "snapshot name") < 0)
-		return -1;
 	if (find_exe(o.firecracker, R.fc_bin, sizeof R.fc_bin) < 0)
 		return fail("firecracker binary %s: %s; give -f FILE or set FCSNAP_FIRECRACKER",
 		    o.firecracker, errmsg());

@@ -121,6 +121,8 @@ parse_args(int argc, char **argv)
 	o.name = argv[optind++];
 	if (optind < argc)
 		usage_die("unexpected argument '%s'", argv[optind]);
+	if (name_check(o.name, "snapshot name") < 0 || (o.id && vm_id_check(o.id) < 0))
+		usage_die("%s", errmsg());
 	if (!o.firecracker)
 		o.firecracker = getenv("FCSNAP_FIRECRACKER");
 	if (!o.firecracker || !*o.firecracker)
@@ -162,10 +164,6 @@ check_snapshot(void)
 {
 	char dir[64], vendor[64], binver[64];
 
-	if (name_check(o.name, "snapshot name") < 0)
-		return -1;
-	if (o.id && vm_id_check(o.id) < 0)
-		return -1;
 	if (store_init(&st) < 0)
 		return -1;
 	snapfd = store_open_snap(&st, o.name);
