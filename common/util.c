@@ -65,11 +65,12 @@ void
 usage_die(const char *fmt_, ...)
 {
 	va_list ap;
+	char buf[1024];
 
 	va_start(ap, fmt_);
-	vmsg(fmt_, ap);
+	vsnprintf(buf, sizeof buf, fmt_, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	fprintf(stderr, "%s: %s (see '%s --help')\n", progname, buf, progname);
 	exit(2);
 }
 
