@@ -924,7 +924,8 @@ parse_args(int argc, char **argv)
 	size_t i;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:o:s:vh", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:o:s:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': opt.dir = optarg; break;
 		case 'o': opt.out = optarg; break;
@@ -956,7 +957,8 @@ parse_args(int argc, char **argv)
 		case 'v': opt.verbose = 1; break;
 		case 'h': usage(); exit(0);
 		case O_VERSION: printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); exit(0);
-		default: usage_die("unknown option");
+		case ':': usage_die("option '%s' needs an argument", argv[optind - 1]);
+		default: usage_die("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
