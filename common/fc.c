@@ -427,6 +427,26 @@ fc_vm_config(struct fc *fc)
 	return s;
 }
 
+/* A process that is not our child: gone, or a zombie its parent has not
+ * reaped yet ("Z" in /proc/PID/stat)? */
+static int
+other_gone(int pid)
+{
+	char path[64], buf[512], *p;
+	size_t n;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	p = read_file(path, sizeof buf, &n);
+	if (!p)
+		return 0;
+	snprintf(buf, sizeof buf, "%s", p);
+	free(p);
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* Has pid exited? Leaves a child unreaped (WNOWAIT) for its owner. */
 static int
 pid_gone(int pid, char *how, size_t n)
@@ -443,8 +463,7 @@ pid_gone(int pid, char *how, size_t n)
 			snprintf(how, n, "was killed by signal %d", si.si_status);
 		return 1;
 	}
-	/* not our child: is it still there? */
-	if (kill(pid, 0) < 0 && errno == ESRCH) {
+	if (other_gone(pid)) {
 		snprintf(how, n, "exited");
 		return 1;
 	}
