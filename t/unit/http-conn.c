@@ -431,6 +431,13 @@ test_long_path(void)
 	http_close(c);
 	stop(pid);
 	unlink(path);
+
+	snprintf(path, sizeof path, "%s/%0100d.sock", sub, 1);
+	c = http_unix(path, 1000);
+	ok(http_request(c, "GET", "/", NULL, NULL, 0, &(struct http_response){ 0 }) == -1 &&
+	    http_last_error(c) == HTTP_EIO && strstr(errmsg(), "use a shorter path"),
+	    "a socket file name too long even for /proc/self/fd is refused clearly");
+	http_close(c);
 	rmdir(sub);
 }
 
