@@ -55,9 +55,12 @@ test_expect_success 'a 64 MiB stream goes through both ways intact, with EOF pro
 '
 
 test_expect_success 'ten concurrent connections each get their own echo' '
+	pids= &&
 	for i in 0 1 2 3 4 5 6 7 8 9; do
 		(head -c 1000000 /dev/urandom >in$i && vsock-cat v/v.sock 52 <in$i >out$i 2>/dev/null) &
-	done; wait &&
+		pids="$pids $!"
+	done &&
+	wait $pids &&
 	for i in 0 1 2 3 4 5 6 7 8 9; do cmp in$i out$i || exit 1; done
 '
 
@@ -73,10 +76,11 @@ test_expect_success 'pause stops the guest process group; resume continues it' '
 test_expect_success 'a CONNECT while paused waits and is answered after resume' '
 	expect_api v 204 PATCH /vm "{\"state\":\"Paused\"}" &&
 	(echo held | vsock-cat v/v.sock 52 >held.out 2>held.err; echo $? >held.rc) &
+	hp=$! &&
 	sleep 0.3 &&
 	[ ! -e held.rc ] &&
 	expect_api v 204 PATCH /vm "{\"state\":\"Resumed\"}" &&
-	wait &&
+	wait $hp &&
 	[ "$(cat held.rc)" = 0 ] && [ "$(cat held.out)" = held ]
 '
 
