@@ -166,6 +166,8 @@ parse_head(struct conn *c, struct req *r, char *msg, size_t mn)
 	size_t vlen;
 
 	memset(r, 0, sizeof *r);
+	if (c->inlen == 0)
+		return 0;
 	end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
 	if (!end) {
 		if (c->inlen > MAX_HEAD) {
