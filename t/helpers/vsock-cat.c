@@ -1,6 +1,7 @@
 /* vsock-cat: a test client for Firecracker's hybrid vsock socket.
  *
  *   vsock-cat [-n] [-l LINE] UDS PORT
+ *   vsock-cat -d SOCKET          (direct: no CONNECT handshake; for benchmarks)
  *
  * Connects to UDS, writes "CONNECT PORT\n" (or LINE and "\n" with -l) in
  * one write, reads the reply one byte at a time up to "\n" and prints it on
@@ -45,19 +46,21 @@ main(int argc, char **argv)
 	pid_t pid;
 	char line[128], reply[128];
 	const char *custom = NULL;
-	int fd, c, onlyreply = 0, len = 0;
+	int fd, c, onlyreply = 0, direct = 0, len = 0;
 	ssize_t n;
 
 	prog_init(argv);
-	while ((c = getopt(argc, argv, "nl:")) != -1) {
-		if (c == 'n')
+	while ((c = getopt(argc, argv, "dnl:")) != -1) {
+		if (c == 'd')
+			direct = 1;
+		else if (c == 'n')
 			onlyreply = 1;
 		else if (c == 'l')
 			custom = optarg;
 		else
 			usage_die("usage: vsock-cat [-n] [-l LINE] UDS PORT");
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 - direct)
 		usage_die("usage: vsock-cat [-n] [-l LINE] UDS PORT");
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
@@ -66,6 +69,8 @@ main(int argc, char **argv)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		die("connect %s: %s", argv[optind], strerror(errno));
+	if (direct)
+		goto bridge;
 	if (custom)
 		n = snprintf(line, sizeof line, "%s\n", custom);
 	else
@@ -90,6 +95,7 @@ main(int argc, char **argv)
 		return 3;
 	if (onlyreply)
 		return 0;
+bridge:
 	/* full duplex without buffering: one process per direction */
 	pid = fork();
 	if (pid < 0)

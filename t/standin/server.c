@@ -392,6 +392,8 @@ server_pollfds(struct pollfd *p, int max, int64_t *deadline)
 			(conns[i].outlen > conns[i].outoff ? POLLOUT : 0);
 		if (conns[i].ready_at && (*deadline == 0 || conns[i].ready_at < *deadline))
 			*deadline = conns[i].ready_at;
+		if (!p[n].events)
+			p[n].fd = -1;   /* nothing to wait for: POLLHUP alone would spin */
 		n++;
 	}
 	return n;
