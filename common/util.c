@@ -31,7 +31,7 @@ prog_init(char **argv)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void
+static void __attribute__((format(printf, 1, 0)))
 vmsg(const char *fmt_, va_list ap)
 {
 	char buf[2048];
@@ -65,11 +65,12 @@ void
 usage_die(const char *fmt_, ...)
 {
 	va_list ap;
+	char buf[1024];
 
 	va_start(ap, fmt_);
-	vmsg(fmt_, ap);
+	vsnprintf(buf, sizeof buf, fmt_, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	fprintf(stderr, "%s: %s (see '%s --help')\n", progname, buf, progname);
 	exit(2);
 }
 

@@ -20,7 +20,10 @@ extern const char *progname;
  * EPIPE instead). Call first in main(). */
 void prog_init(char **argv);
 
-/* "prog: message\n" on stderr. die exits 1, usage_die exits 2. */
+/* "prog: message\n" on stderr. die exits 1; usage_die exits 2 and adds
+ * " (see 'prog --help')".  With getopt_long set opterr = 0 and report an
+ * unknown option or missing argument through usage_die, so a usage error is
+ * exactly one line. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
