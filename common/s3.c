@@ -1,6 +1,7 @@
 /* s3: see s3.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -503,6 +505,32 @@ config_pipe(const char *cfg)
 	return p[0];
 }
 
+/* curl's environment: ours without the AWS secrets (it gets what it needs
+ * on the config pipe), so not even /proc/PID/environ shows them. */
+static char **
+curl_env(void)
+{
+	static const char *drop[] = { "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+	    "AWS_SECURITY_TOKEN=", "AWS_ACCESS_KEY_ID=" };
+	static char **env;
+	extern char **environ;
+	size_t n = 0, i, j, k = 0;
+
+	free(env);
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 1, sizeof *env)))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ARRAY_LEN(drop); j++)
+			if (!strncmp(environ[i], drop[j], strlen(drop[j])))
+				break;
+		if (j == ARRAY_LEN(drop))
+			env[k++] = environ[i];
+	}
+	return env;
+}
+
 /* Start one attempt of x->r. */
 static int
 xfer_spawn(struct s3 *c, struct xfer *x)
@@ -530,8 +558,15 @@ xfer_spawn(struct s3 *c, struct xfer *x)
 	free(cfg);
 	if (cfd < 0)
 		return -1;
-	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+	if (pipe2(op, O_CLOEXEC) < 0) {
 		fail_errno("pipe");
+		goto fail;
+	}
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		fail_errno("pipe");
+		close(op[0]);
+		close(op[1]);
+		op[0] = -1;
 		goto fail;
 	}
 	fcntl(op[0], F_SETPIPE_SZ, 1 << 20);
@@ -544,6 +579,10 @@ xfer_spawn(struct s3 *c, struct xfer *x)
 	so.fd_in = body ? x->bodyfd : -2;
 	so.fd_out = op[1];
 	so.fd_err = ep[1];
+	if (!(so.envp = curl_env())) {
+		fail("out of memory");
+		goto fail;
+	}
 	fcntl(cfd, F_SETFD, 0);         /* the one fd curl inherits besides 0-2 */
 	x->pid = spawn(argv, &so);
 	close(cfd);
@@ -562,6 +601,8 @@ fail:
 	if (op[0] >= 0) {
 		close(op[0]);
 		close(op[1]);
+		close(ep[0]);
+		close(ep[1]);
 	}
 	return -1;
 }
@@ -672,16 +713,19 @@ feed(struct xfer *x, const char *p, size_t n)
 
 	while (n && !x->in_body) {
 		sb_add(&x->hdr, p, n);
-		if (x->hdr.oom || x->hdr.len > HDR_MAX) {
-			xfer_local_error(x, "response headers too large");
+		if (x->hdr.oom) {
+			xfer_local_error(x, "out of memory");
 			return;
 		}
-		end = strstr(x->hdr.s, "\r\n\r\n");
+		end = memmem(x->hdr.s, x->hdr.len, "\r\n\r\n", 4);
 		hl = end ? (size_t)(end - x->hdr.s) + 4 : 0;
-		if (!end && (end = strstr(x->hdr.s, "\n\n")))
+		if (!end && (end = memmem(x->hdr.s, x->hdr.len, "\n\n", 2)))
 			hl = (size_t)(end - x->hdr.s) + 2;
-		if (!end)
+		if (!end) {
+			if (x->hdr.len > HDR_MAX)
+				xfer_local_error(x, "response headers too large");
 			return;
+		}
 		rest = x->hdr.len - hl;
 		p += n - rest;
 		n = rest;
@@ -770,6 +814,67 @@ curl_said(struct xfer *x)
 	return s;
 }
 
+/* curl 7.8x says only "Couldn't connect to server": try one connect(2)
+ * ourselves to learn why (refused, unreachable, timed out). 0 if it
+ * connects (or cannot be tried), else the errno. */
+static int
+probe_connect(const struct s3 *c)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[256], *port, *e;
+	struct pollfd pf;
+	int fd, err = 0;
+	socklen_t el = sizeof err;
+
+	snprintf(host, sizeof host, "%s", c->host);
+	if (host[0] == '[') {
+		if (!(e = strchr(host, ']')))
+			return 0;
+		*e = 0;
+		port = e[1] == ':' ? e + 2 : NULL;
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else {
+		port = strrchr(host, ':');
+		if (port)
+			*port++ = 0;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port ? port : !strcmp(c->scheme, "https") ? "443" : "80",
+	    &hints, &ai) != 0 || !ai)
+		return 0;
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		err = errno;
+		if (err == EINPROGRESS) {
+			pf = (struct pollfd){ fd, POLLOUT, 0 };
+			err = poll(&pf, 1, 3000) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 ? err : ETIMEDOUT;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return err;
+}
+
+static void
+connect_error(const struct s3 *c, const char *said, const char *what, const char *host,
+    char *out, size_t n)
+{
+	int e = probe_connect(c);
+
+	if (e == ECONNREFUSED || strcasestr(said, "refused"))
+		msgf(out, n, "%s: cannot connect to %s: connection refused (is the server "
+		    "running and the endpoint right?)", what, host);
+	else if (e == ENETUNREACH || e == EHOSTUNREACH || strcasestr(said, "unreachable"))
+		msgf(out, n, "%s: cannot connect to %s: network unreachable", what, host);
+	else if (e == ETIMEDOUT)
+		msgf(out, n, "%s: cannot connect to %s: connection timed out", what, host);
+	else
+		msgf(out, n, "%s: cannot connect to %s: %s", what, host, said);
+}
+
 static void
 curl_error(struct s3 *c, struct xfer *x, int e, const char *what, char *out, size_t n)
 {
@@ -777,13 +882,8 @@ curl_error(struct s3 *c, struct xfer *x, int e, const char *what, char *out, siz
 	char host[300];
 
 	snprintf(host, sizeof host, "%s://%s", c->scheme, c->host);
-	if (e == 7 && strcasestr(said, "refused"))
-		msgf(out, n, "%s: cannot connect to %s: connection refused (is the server "
-		    "running and the endpoint right?)", what, host);
-	else if (e == 7 && (strcasestr(said, "unreachable") || strcasestr(said, "no route")))
-		msgf(out, n, "%s: cannot connect to %s: network unreachable", what, host);
-	else if (e == 7)
-		msgf(out, n, "%s: cannot connect to %s: %s", what, host, said);
+	if (e == 7)
+		connect_error(c, said, what, host, out, n);
 	else if (e == 6)
 		msgf(out, n, "%s: cannot resolve host of %s: check the endpoint "
 		    "(AWS_ENDPOINT_URL, AWS_REGION) and DNS", what, host);
