@@ -140,14 +140,18 @@ cmd_head(void)
 	return 0;
 }
 
+/* The URL's trailing '/' matters to a listing ("a/" is not "a"). */
 static int
-cmd_ls(void)
+cmd_ls(const char *s3url)
 {
 	struct s3_list l;
 	size_t i;
+	char *prefix = *url.prefix && s3url[strlen(s3url) - 1] == '/' ?
+	    s3_key_join(url.prefix, "") : strdup(url.prefix);
 
-	if (s3_list(&cli, url.prefix, delimiter, max_keys, &l) < 0)
+	if (!prefix || s3_list(&cli, prefix, delimiter, max_keys, &l) < 0)
 		die("%s", errmsg());
+	free(prefix);
 	for (i = 0; i < l.n; i++)
 		printf("%lld\t%s\n", l.objs[i].size, l.objs[i].key);
 	for (i = 0; i < l.nprefixes; i++)
@@ -318,7 +322,7 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "head"))
 		cmd_head();
 	else if (!strcmp(cmd, "ls"))
-		cmd_ls();
+		cmd_ls(argv[optind + 1]);
 	else if (!strcmp(cmd, "rm"))
 		done(s3_delete(&cli, url.prefix));
 	else if (!strcmp(cmd, "mb"))
