@@ -1128,7 +1128,7 @@ finish(struct s3_pool *p, struct xfer *x)
 /* One round of poll over every running attempt; returns a finished request
  * or NULL. */
 static int
-pool_round(struct s3_pool *p, struct s3_req **done)
+pool_round(struct s3_pool *p, struct s3_req **done, int64_t deadline)
 {
 	struct pollfd pf[2 * 64];
 	struct xfer *who[2 * 64];
@@ -1165,6 +1165,8 @@ pool_round(struct s3_pool *p, struct s3_req **done)
 	}
 	if (!np && timeout < 0)
 		return 0;
+	if (deadline >= 0 && (timeout < 0 || deadline - now < timeout))
+		timeout = deadline > now ? (int)(deadline - now) : 0;
 	k = poll(pf, (nfds_t)np, timeout);
 	if (k < 0 && errno != EINTR)
 		return fail_errno("poll");
@@ -1180,16 +1182,25 @@ pool_round(struct s3_pool *p, struct s3_req **done)
 }
 
 int
-s3_pool_wait(struct s3_pool *p, struct s3_req **done)
+s3_pool_wait_for(struct s3_pool *p, struct s3_req **done, int timeout_ms)
 {
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	int r;
 
 	*done = NULL;
 	while (p->used) {
-		if ((r = pool_round(p, done)) != 0)
+		if ((r = pool_round(p, done, deadline)) != 0)
 			return r;
+		if (deadline >= 0 && now_ms() >= deadline)
+			return 0;
 	}
 	return 0;
+}
+
+int
+s3_pool_wait(struct s3_pool *p, struct s3_req **done)
+{
+	return s3_pool_wait_for(p, done, -1);
 }
 
 void

@@ -191,7 +191,8 @@ run_pool(struct s3_req *rq, struct s3_result *rs, int n)
 		}
 		if (bad)
 			i = n;
-		if (s3_pool_wait(p, &d) < 0)
+		/* short waits, as a progress display would do */
+		if (s3_pool_wait_for(p, &d, 20) < 0)
 			die("%s", errmsg());
 		if (d && !d->res->ok) {
 			warnmsg("%s", d->res->err);
