@@ -146,12 +146,16 @@ cmd_ls(const char *s3url)
 {
 	struct s3_list l;
 	size_t i;
+	int r;
 	char *prefix = *url.prefix && s3url[strlen(s3url) - 1] == '/' ?
 	    s3_key_join(url.prefix, "") : strdup(url.prefix);
 
-	if (!prefix || s3_list(&cli, prefix, delimiter, max_keys, &l) < 0)
+	if (!prefix)
 		die("%s", errmsg());
+	r = s3_list(&cli, prefix, delimiter, max_keys, &l);
 	free(prefix);
+	if (r < 0)
+		die("%s", errmsg());
 	for (i = 0; i < l.n; i++)
 		printf("%lld\t%s\n", l.objs[i].size, l.objs[i].key);
 	for (i = 0; i < l.nprefixes; i++)
