@@ -80,6 +80,9 @@ if [ \$n -le "\$FAILS" ]; then
 	case "\$MODE" in
 	reset) echo "curl: (56) Recv failure: Connection reset by peer" >&2; exit 56 ;;
 	slowdown) printf "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n\r\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"; exit 0 ;;
+	skew|denied|expired) code=\$(echo \$MODE | sed "s/skew/RequestTimeTooSkewed/;s/denied/AccessDenied/;s/expired/ExpiredToken/")
+		printf "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\n\r\n<Error><Code>\$code</Code><Message>m</Message></Error>"; exit 0 ;;
+	exit*) echo "curl: (\${MODE#exit}) some failure" >&2; exit \${MODE#exit} ;;
 	esac
 fi
 exec $(command -v curl) "\$@"
@@ -107,6 +110,28 @@ test_expect_success 'retries are bounded: the last error is reported' '
 		expect_code 1 s3-cli --retries 1 cat "$B/f" &&
 	[ "$(cat c4)" = 2 ] &&
 	one_line_err && grep_err "S3 error SlowDown \(HTTP 503\): Please reduce"
+'
+
+test_expect_success 'S3 error codes and curl failures become one clear line each' '
+	for m in "skew:the local clock is wrong.*RequestTimeTooSkewed.*fix the system clock" \
+	    "denied:access denied \(AccessDenied\)" \
+	    "expired:the session token is expired or invalid \(ExpiredToken\)" \
+	    "exit6:cannot resolve host of http://127.0.0.1:[0-9]+: check the endpoint" \
+	    "exit60:TLS certificate of http://127.0.0.1:[0-9]+ is not trusted: set AWS_CA_BUNDLE" \
+	    "exit77:cannot use the CA bundle" \
+	    "exit3:curl failed \(exit 3\): some failure"; do
+		rm -f cnt &&
+		FLAKY_COUNT=$PWD/cnt FAILS=1 MODE=${m%%:*} FCSNAP_CURL=$TRASH/flaky \
+			expect_code 1 s3-cli --retries 3 cat "$B/f" &&
+		one_line_err && grep_err "GET s3://test/f: ${m#*:}" &&
+		[ "$(cat cnt)" = 1 ] || exit 1
+	done
+'
+
+test_expect_success 'a timeout (curl 28) is transient: retried' '
+	FLAKY_COUNT=$PWD/c6 FAILS=1 MODE=exit28 FCSNAP_CURL=$TRASH/flaky \
+		s3-cli --retries 1 cat "$B/f" | cmp - f &&
+	[ "$(cat c6)" = 2 ]
 '
 
 test_expect_success 'bad credentials are not retried' '
