@@ -5,11 +5,11 @@
 #   s3_start            # at the top level of the script, not in a test body
 #   ... s3-cli put "s3://$S3_BUCKET/key" file ...
 #
-# s3_start runs t/s3/server.js (@20minutes/s3rver, which verifies SigV4
+# s3_start [server.js options] runs t/s3/server.js (@20minutes/s3rver, which verifies SigV4
 # signatures) on 127.0.0.1 with a free port, data under $TRASH/s3data, one
 # bucket $S3_BUCKET ("test"), a fresh key pair; stops it at exit; exports
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION.
-# Also sets S3_PORT, S3_PID, S3_DATA. The server runs without
+# (https when given --tls-cert/--tls-key). Also sets S3_PORT, S3_PID, S3_DATA. The server runs without
 # FCSNAP_TEST_TAG, so test_no_strays does not count it.
 # If t/s3/node_modules is missing it runs `npm install` there first (once,
 # under a lock); .ci/run does the same.
@@ -53,7 +53,9 @@ s3_start() {
 		sleep 0.1
 	done
 	S3_PORT=$(sed -n 's/^port //p' "$TRASH/s3.out")
-	AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
+	_scheme=http
+	case " $* " in *" --tls-cert "*) _scheme=https ;; esac
+	AWS_ENDPOINT_URL=$_scheme://127.0.0.1:$S3_PORT
 	AWS_REGION=us-east-1
 	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION S3_BUCKET S3_PORT
 }

@@ -4,17 +4,19 @@
 //
 //   S3_ACCESS_KEY=... S3_SECRET_KEY=... \
 //   NODE_OPTIONS=--openssl-legacy-provider node server.js [--port N] \
-//       [--dir DIR] [--bucket NAME]...
+//       [--dir DIR] [--bucket NAME]... [--tls-cert FILE --tls-key FILE]
 //
 // Listens on 127.0.0.1 (port 0 = any free port) and prints "port N" on
 // stdout once it accepts connections. The key pair comes from the
 // environment (never argv); the package's built-in S3RVER/S3RVER pair is
 // revoked, so only correctly signed requests with our pair get in.
-// Unsigned requests are served anonymously, as s3rver does.
+// Unsigned requests are served anonymously, as s3rver does. With
+// --tls-cert/--tls-key it speaks HTTPS.
 // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation
 // tokens with DES, which Node 17+ only has in the legacy provider.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const S3rver = require('@20minutes/s3rver');
 const AWSAccount = require('@20minutes/s3rver/lib/models/account');
@@ -24,7 +26,7 @@ function usage(msg) {
   process.exit(2);
 }
 
-const opts = { port: 0, dir: null, buckets: [] };
+const opts = { port: 0, dir: null, buckets: [], cert: null, key: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -35,6 +37,8 @@ for (let i = 0; i < argv.length; i++) {
   if (a === '--port') opts.port = Number(val());
   else if (a === '--dir') opts.dir = val();
   else if (a === '--bucket') opts.buckets.push({ name: val() });
+  else if (a === '--tls-cert') opts.cert = fs.readFileSync(val());
+  else if (a === '--tls-key') opts.key = fs.readFileSync(val());
   else usage(`unknown argument ${a}`);
 }
 if (!opts.dir) usage('--dir DIR is required');
@@ -52,6 +56,7 @@ const server = new S3rver({
   silent: true,
   configureBuckets: opts.buckets,
   allowMismatchedSignatures: false,
+  ...(opts.cert && opts.key ? { cert: opts.cert, key: opts.key } : {}),
 });
 
 server.run().then(
