@@ -993,7 +993,7 @@ classify(struct s3 *c, struct xfer *x, int wst)
 }
 
 static long long
-backoff(const struct s3 *c, int attempt)
+backoff(const struct s3 *c, int attempt, unsigned *seed)
 {
 	long long d = c->o.backoff_ms > 0 ? c->o.backoff_ms : 1;
 	int i;
@@ -1002,7 +1002,7 @@ backoff(const struct s3 *c, int attempt)
 		d *= 2;
 	if (d > 30000)
 		d = 30000;
-	return d / 2 + (long long)(random() % (d / 2 + 1));
+	return d / 2 + (long long)rand_r(seed) % (d / 2 + 1);
 }
 
 /* ---- the pool -------------------------------------------------------- */
@@ -1011,6 +1011,7 @@ struct s3_pool {
 	struct s3 *c;
 	struct xfer *x;
 	int n, used;
+	unsigned seed;          /* backoff jitter */
 };
 
 struct s3_pool *
@@ -1032,7 +1033,7 @@ s3_pool_new(struct s3 *c, int max_parallel)
 	p->n = max_parallel;
 	for (i = 0; i < p->n; i++)
 		p->x[i].outfd = p->x[i].errfd = p->x[i].bodyfd = -1;
-	srandom((unsigned)(now_ns() ^ getpid()));
+	p->seed = (unsigned)(now_ns() ^ getpid());
 	return p;
 }
 
@@ -1096,7 +1097,7 @@ xfer_end(struct s3_pool *p, struct xfer *x)
 	x->pid = 0;
 	retry = classify(p->c, x, st < 0 ? 1 << 8 : st);
 	if (retry && x->r->res->attempts <= p->c->o.retries) {
-		x->restart_at = now_ms() + backoff(p->c, x->r->res->attempts);
+		x->restart_at = now_ms() + backoff(p->c, x->r->res->attempts, &p->seed);
 		return 0;
 	}
 	return 1;
@@ -1168,7 +1169,9 @@ pool_round(struct s3_pool *p, struct s3_req **done, int64_t deadline)
 	if (deadline >= 0 && (timeout < 0 || deadline - now < timeout))
 		timeout = deadline > now ? (int)(deadline - now) : 0;
 	k = poll(pf, (nfds_t)np, timeout);
-	if (k < 0 && errno != EINTR)
+	if (k < 0 && errno == EINTR)
+		return 2;
+	if (k < 0)
 		return fail_errno("poll");
 	for (i = 0; i < np && k > 0; i++) {
 		if (!pf[i].revents)
@@ -1189,7 +1192,9 @@ s3_pool_wait_for(struct s3_pool *p, struct s3_req **done, int timeout_ms)
 
 	*done = NULL;
 	while (p->used) {
-		if ((r = pool_round(p, done, deadline)) != 0)
+		if ((r = pool_round(p, done, deadline)) == 2)
+			return 0;       /* a signal: let the caller look at its flags */
+		if (r != 0)
 			return r;
 		if (deadline >= 0 && now_ms() >= deadline)
 			return 0;
@@ -1236,7 +1241,9 @@ s3_do(struct s3 *c, struct s3_req *r, struct s3_result *res)
 		msgf(res->err, sizeof res->err, "%s", errmsg());
 		return -1;
 	}
-	k = s3_pool_wait(p, &done);
+	do
+		k = s3_pool_wait(p, &done);
+	while (k == 0 && s3_pool_running(p));
 	s3_pool_free(p);
 	if (k < 0) {
 		msgf(res->err, sizeof res->err, "%s", errmsg());

@@ -153,14 +153,16 @@ int s3_pool_running(const struct s3_pool *p);   /* started, not yet returned */
  * 0, or -1 with a message (no free slot, cannot spawn). */
 int s3_pool_start(struct s3_pool *p, struct s3_req *r, struct s3_result *res);
 /* Wait until a request finishes (after its retries): *done = it; its
- * res->ok tells the outcome. Returns 1, 0 when nothing is running, or -1
- * on an internal error (message set). */
+ * res->ok tells the outcome. Returns 1; 0 with *done NULL when nothing is
+ * running or a signal interrupted the wait (check your flags, then call
+ * again); -1 on an internal error (message set). */
 int s3_pool_wait(struct s3_pool *p, struct s3_req **done);
 /* The same, but give up after timeout_ms (< 0: no limit) and return 0 with
  * *done NULL, so a caller can draw progress: while a download runs, its
  * res->out_bytes and res->content_length are already up to date. */
 int s3_pool_wait_for(struct s3_pool *p, struct s3_req **done, int timeout_ms);
-/* Kill (SIGTERM) and reap every running curl, free the pool. */
+/* Kill (SIGTERM) and reap every running curl, free the pool. Programs call
+ * it on every exit path, including after SIGINT/SIGTERM. */
 void s3_pool_free(struct s3_pool *p);
 
 /* ---- helpers: 0 ok; 1 no such object (HEAD/GET); -1 error (message) --- */
