@@ -4,9 +4,11 @@
  * PATH) with the argv  curl -q -K /dev/fd/N  and nothing else: the URL,
  * the headers (Authorization, x-amz-security-token) and all options travel
  * in a curl config written to a pipe, so no secret and no URL is ever
- * visible in a process list. A request body is curl's stdin, read as
- * "upload-file /dev/fd/0" from a regular file or a memfd (so curl knows its
- * length); the response (curl -i: status line, headers, body) comes back
+ * visible in a process list; curl's environment is ours minus the AWS_*
+ * secrets. A request body is curl's stdin, read as "upload-file /dev/fd/0"
+ * from a regular file (a whole file is passed as is) or a memfd holding a
+ * copy of the range or buffer (so a range costs its size in RAM while it
+ * is sent; curl knows the length and sends Content-Length); the response (curl -i: status line, headers, body) comes back
  * on a pipe, parsed here, and the body goes to a caller's fd at an offset
  * (hashed on the way, so a pull can verify while writing) or to memory.
  *
@@ -24,14 +26,14 @@
  * with exponential backoff and jitter, at most s3_opts.retries times; each
  * attempt is signed afresh.
  *
- * Parallel transfers: a pool runs up to N curl processes at once.
+ * Parallel transfers: a pool runs up to N (at most 64) curl processes.
  *     struct s3_pool *p = s3_pool_new(c, 8);
  *     while (more work || s3_pool_running(p)) {
  *             while (more work && s3_pool_slots(p) > 0)
  *                     s3_pool_start(p, &req[i], &res[i]);   // req/res live until done
  *             struct s3_req *done;
  *             if (s3_pool_wait(p, &done) < 0) ...;             // one finished
- *             if (!done->res->ok) die("%s", done->res->err);
+ *             if (done && !done->res->ok) die("%s", done->res->err);
  *     }
  *     s3_pool_free(p);          // kills and reaps anything still running
  * s3_do() runs one request synchronously; the helpers below wrap it.
