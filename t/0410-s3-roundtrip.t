@@ -67,6 +67,12 @@ test_expect_success 'delete removes the object; then head and get say no such ob
 	grep_err "GET s3://test/obj/u: no such object"
 '
 
+test_expect_success 'a local write failure stops the download with one clear line' '
+	expect_code 1 s3-cli get "$B/obj/f" /dev/full &&
+	one_line_err &&
+	grep_err "GET s3://test/obj/f: writing the download at offset 0: No space left on device"
+'
+
 test_expect_success 'virtual-hosted addressing forced on a custom endpoint is what it says' '
 	expect_code 1 s3-cli --retries 0 --virtual head "$B/obj/f" &&
 	grep_err "test\.127\.0\.0\.1"
