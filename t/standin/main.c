@@ -278,8 +278,10 @@ parse_args(int argc, char **argv)
 			o->value = argv[++i];
 		}
 	}
-	if ((opt("level")->seen || opt("show-level")->seen || opt("show-log-origin")->seen ||
-	    opt("module")->seen) && !opt("log-path")->seen)
+	/* Before the logger rework (v1.6) --level, --show-level and
+	 * --show-log-origin required --log-path; later releases log to stderr. */
+	if (S.vmaj == 1 && S.vmin < 6 && (opt("level")->seen || opt("show-level")->seen ||
+	    opt("show-log-origin")->seen) && !opt("log-path")->seen)
 		arg_error("Argument 'log-path' required by another argument.");
 	if (opt("no-seccomp")->seen && opt("seccomp-filter")->seen)
 		arg_error("Argument 'no-seccomp' cannot be used together with 'seccomp-filter'.");
