@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	if (store_init(&s) < 0)
 		die("%s", errmsg());
 	if (vm_drop_dead(&s) < 0)
-		warnmsg("%s", errmsg());
+		die("%s", errmsg());
 	n = vm_list(&s, &v);
 	if (n < 0)
 		die("%s", errmsg());
