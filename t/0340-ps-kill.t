@@ -162,7 +162,8 @@ test_expect_success 'the id of a dead VM can be used again' '
 	sleep 1000 &
 	p=$!
 	vm-register again py3 $p >/dev/null &&
-	kill $p && { wait $p || true; } &&
+	kill $p
+	wait $p || true
 	sleep 1000 &
 	p=$!
 	expect_code 0 vm-register again py3 $p &&
