@@ -16,13 +16,16 @@
 struct fc {
 	struct http_conn *http;
 	char sock[256];
+	int timeout_ms;         /* per request; 0: none */
 };
 
 /* Open a client for the API socket (does not connect yet). */
 int fc_open(struct fc *fc, const char *api_sock, int timeout_ms);
 void fc_close(struct fc *fc);
 /* Poll until the API socket accepts connections and GET / answers, or the
- * deadline passes, or pid (if > 0) has exited. 0 or -1. */
+ * deadline passes, or pid (if > 0) has exited. 0 or -1.  Retries every
+ * 1 ms at first, backing off to 20 ms.  An exited child is left unreaped
+ * (waitid WNOWAIT) for its owner to collect. */
 int fc_wait_ready(struct fc *fc, int pid, int timeout_ms);
 
 struct fc_boot_source {

@@ -4,11 +4,17 @@
  *  "firecracker_args":[..],"mem_mib":512,"vcpus":1,"agent_port":N,
  *  "run_command":[..argv..] or absent,
  *  "files":{"vmstate":{"size":N},"mem":{"size":N,"disk":N},"rootfs.ext4":{"size":N,"disk":N}}}
+ *
+ * Reading is tolerant of unknown keys (newer writers may add some) and
+ * strict on the types of known ones.  Required: format (1), name,
+ * created_at, firecracker_version, cpu_vendor, mem_mib, vcpus, files with
+ * all three entries; the rest may be absent (empty / 0).
  */
 #ifndef FCSNAP_META_H
 #define FCSNAP_META_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define META_MAX_ARGS 32
@@ -41,8 +47,18 @@ void meta_free(struct meta *m);
 int meta_stat_files(struct meta *m, const char *dir);
 /* Write dir/meta.json (atomic, fsync'd, mode 0644). */
 int meta_write(const char *dir, const struct meta *m);
-/* Read dir/meta.json. -1 with "snapshot X: meta.json is damaged: ..." */
+/* Read dir/meta.json into m (meta_init'd by the caller; it is reset
+ * first; meta_free it afterwards, also on failure).  -1 with
+ * "snapshot X: meta.json is damaged: <reason>" or "snapshot X: meta.json is
+ * missing", X being dir's last component.  meta_reason() gives just the
+ * part after "snapshot X: " of the last meta_read failure (this thread). */
 int meta_read(const char *dir, struct meta *m);
+const char *meta_reason(void);
+/* Set m->created_at to the current UTC time, RFC 3339 ("...Z"). */
+void meta_set_created_now(struct meta *m);
+/* Parse an RFC 3339 UTC time as written by meta_set_created_now into unix
+ * ms. 0 or -1. */
+int meta_parse_time(const char *s, int64_t *ms);
 /* Render as one JSON object (malloc'd string), for --json outputs. */
 char *meta_to_json(const struct meta *m);
 

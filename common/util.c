@@ -31,7 +31,7 @@ prog_init(char **argv)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void
+static void __attribute__((format(printf, 1, 0)))
 vmsg(const char *fmt_, va_list ap)
 {
 	char buf[2048];

@@ -341,36 +341,40 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* Remove a flat directory with async-signal-safe calls only.  Passes
- * repeat (unlinking while reading may skip entries) until one removes
- * nothing; then rmdir. */
+/* Remove a flat directory with async-signal-safe calls only. */
 static void
 rm_flat(const char *dir)
 {
 	char buf[2048];
 	long nread, off;
-	int fd, removed, pass;
+	int fd, removed = 0;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
-	for (pass = 0; pass < 16; pass++) {
-		removed = 0;
-		lseek(fd, 0, SEEK_SET);
-		while ((nread = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
-			for (off = 0; off < nread; ) {
-				struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-				off += d->d_reclen;
-				if (d->d_name[0] == '.' && (!d->d_name[1] ||
-				    (d->d_name[1] == '.' && !d->d_name[2])))
-					continue;
-				if (unlinkat(fd, d->d_name, 0) == 0 ||
-				    (errno == EISDIR && unlinkat(fd, d->d_name, AT_REMOVEDIR) == 0))
-					removed++;
-			}
-		}
-		if (!removed)
+	for (;;) {
+		nread = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (nread < 0)
 			break;
+		if (nread == 0) {
+			/* Rewind only if this pass removed something (the
+			 * directory changed under the cursor); else done. */
+			if (!removed)
+				break;
+			removed = 0;
+			lseek(fd, 0, SEEK_SET);
+			continue;
+		}
+		for (off = 0; off < nread; ) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' && (!d->d_name[1] ||
+			    (d->d_name[1] == '.' && !d->d_name[2])))
+				continue;
+			if (unlinkat(fd, d->d_name, 0) == 0 ||
+			    (errno == EISDIR && unlinkat(fd, d->d_name, AT_REMOVEDIR) == 0))
+				removed = 1;
+		}
 	}
 	close(fd);
 	rmdir(dir);

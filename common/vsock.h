@@ -10,7 +10,12 @@
 #include <stdint.h>
 
 /* Returns a connected stream fd (blocking, CLOEXEC) or -1 with a message
- * ("no answer on vsock port P of X after N s"). timeout_ms 0: one try. */
+ * ("no agent answered on vsock port P via X within N s (last: ...)").
+ * Connection refused / no socket yet / closed without "OK" are retried
+ * (backoff 1 ms doubling to 50 ms) until timeout_ms has passed; other
+ * errors fail at once.  timeout_ms 0: one try (its reply may take up to
+ * 5 s).  Paths longer than sun_path allows are reached through an O_PATH
+ * fd of their directory. */
 int vsock_connect(const char *uds_path, uint32_t port, int timeout_ms);
 
 #endif

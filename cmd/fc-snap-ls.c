@@ -1,0 +1,272 @@
+/* fc-snap-ls: list the snapshots in the local store.
+ * Reads meta.json only; a damaged entry is listed as damaged, not skipped. */
+#include "json.h"
+#include "meta.h"
+#include "store.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"usage: fc-snap-ls [-q | --json] [NAME...]\n"
+"List the snapshots in the local store (all, or the NAMEs given).\n"
+"\n"
+"  -q, --quiet     print names only, one per line\n"
+"  -j, --json      print one JSON object per line\n"
+"  -h, --help      show this help\n"
+"      --version   print the version\n"
+"\n"
+"The table shows NAME, VMSTATE size, MEM size (apparent), MEM-USED (on disk),\n"
+"DISK size, FC (Firecracker version) and CREATED.  A snapshot whose meta.json\n"
+"is missing or damaged is listed as \"damaged: <reason>\".\n"
+"Store: $FCSNAP_DIR (default /var/lib/fcsnap for root).\n";
+
+enum { OUT_TABLE, OUT_QUIET, OUT_JSON };
+
+struct ent {
+	char *name;
+	int ok;
+	struct meta m;
+	char reason[512];
+};
+
+/* 512, 12K, 1.5M, 512M, 2G: powers of 1024, one decimal below 10. */
+static void
+human(char *out, size_t n, unsigned long long v)
+{
+	static const char units[] = "KMGTPE";
+	double d = (double)v;
+	int u = -1;
+
+	if (v < 1024) {
+		snprintf(out, n, "%llu", v);
+		return;
+	}
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	if (d < 10 && d != (double)(long long)d)
+		snprintf(out, n, "%.1f%c", d, units[u]);
+	else
+		snprintf(out, n, "%.0f%c", d, units[u]);
+}
+
+static void
+load(const struct store *s, struct ent *e)
+{
+	char dir[PATH_MAX];
+
+	meta_init(&e->m);
+	if (store_snap_dir(s, e->name, dir, sizeof dir) < 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
+		return;
+	}
+	if (meta_read(dir, &e->m) < 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", meta_reason()[0] ?
+		    meta_reason() : errmsg());
+		return;
+	}
+	/* the store's name is authoritative */
+	snprintf(e->m.name, sizeof e->m.name, "%s", e->name);
+	e->ok = 1;
+}
+
+static int
+print_json(const struct ent *e)
+{
+	struct jw w;
+	char *s;
+
+	if (e->ok) {
+		s = meta_to_json(&e->m);
+		if (!s)
+			return -1;
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+	jw_init(&w);
+	jw_obj(&w);
+	jw_kstr(&w, "name", e->name);
+	jw_kstr(&w, "damaged", e->reason);
+	jw_obj_end(&w);
+	if (!jw_text(&w)) {
+		jw_free(&w);
+		return fail("out of memory");
+	}
+	printf("%s\n", jw_text(&w));
+	jw_free(&w);
+	return 0;
+}
+
+enum { C_NAME, C_VMSTATE, C_MEM, C_MEMUSED, C_DISK, C_FC, C_CREATED, NCOL };
+
+static void
+cells(const struct ent *e, char c[NCOL][64])
+{
+	snprintf(c[C_NAME], 64, "%s", e->name);
+	human(c[C_VMSTATE], 64, e->m.vmstate.size);
+	human(c[C_MEM], 64, e->m.mem.size);
+	human(c[C_MEMUSED], 64, e->m.mem.disk);
+	human(c[C_DISK], 64, e->m.rootfs.size);
+	snprintf(c[C_FC], 64, "%s", e->m.fc_version);
+	snprintf(c[C_CREATED], 64, "%s", e->m.created_at);
+}
+
+/* NAME left-aligned, sizes right-aligned, the rest left-aligned; the last
+ * column is not padded. */
+static void
+print_row(const int *w, const char *const *c)
+{
+	int k;
+
+	printf("%-*s", w[0], c[0]);
+	for (k = 1; k < NCOL; k++) {
+		if (k < C_FC)
+			printf("  %*s", w[k], c[k]);
+		else if (k < NCOL - 1)
+			printf("  %-*s", w[k], c[k]);
+		else
+			printf("  %s", c[k]);
+	}
+	printf("\n");
+}
+
+static void
+print_table(const struct ent *v, int n)
+{
+	static const char *head[NCOL] = { "NAME", "VMSTATE", "MEM", "MEM-USED",
+		"DISK", "FC", "CREATED" };
+	char c[NCOL][64];
+	const char *row[NCOL];
+	int w[NCOL], i, k, l;
+
+	for (k = 0; k < NCOL; k++)
+		w[k] = (int)strlen(head[k]);
+	for (i = 0; i < n; i++) {
+		if (!v[i].ok) {
+			l = (int)strlen(v[i].name);
+			if (l > w[C_NAME])
+				w[C_NAME] = l;
+			continue;
+		}
+		cells(&v[i], c);
+		for (k = 0; k < NCOL; k++) {
+			l = (int)strlen(c[k]);
+			if (l > w[k])
+				w[k] = l;
+		}
+	}
+	print_row(w, head);
+	for (i = 0; i < n; i++) {
+		if (!v[i].ok) {
+			printf("%-*s  damaged: %s\n", w[C_NAME], v[i].name, v[i].reason);
+			continue;
+		}
+		cells(&v[i], c);
+		for (k = 0; k < NCOL; k++)
+			row[k] = c[k];
+		print_row(w, row);
+	}
+}
+
+/* The names to list: all, or the ones asked for (each checked). */
+static int
+select_names(const struct store *s, char **args, int nargs, char ***out, int *rc)
+{
+	char **v;
+	int i, n = 0;
+
+	if (nargs == 0)
+		return store_list(s, out);
+	v = calloc((size_t)nargs, sizeof *v);
+	if (!v)
+		return fail("out of memory");
+	for (i = 0; i < nargs; i++) {
+		if (name_check(args[i], "snapshot name") < 0) {
+			warnmsg("%s", errmsg());
+			*rc = 1;
+			continue;
+		}
+		if (!store_has(s, args[i])) {
+			warnmsg("no snapshot named %s in %s/snapshots", args[i], s->root);
+			*rc = 1;
+			continue;
+		}
+		v[n] = strdup(args[i]);
+		if (!v[n]) {
+			store_free_names(v, n);
+			return fail("out of memory");
+		}
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store s;
+	struct ent *v;
+	char **names = NULL;
+	int c, mode = OUT_TABLE, n, i, rc = 0;
+
+	prog_init(argv);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "qjh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q': mode = OUT_QUIET; break;
+		case 'j': mode = OUT_JSON; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
+		default:
+			if (optopt)
+				usage_die("unknown option '-%c'", optopt);
+			usage_die("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (store_init(&s) < 0)
+		die("%s", errmsg());
+	n = select_names(&s, argv + optind, argc - optind, &names, &rc);
+	if (n < 0)
+		die("%s", errmsg());
+	if (mode == OUT_QUIET) {
+		for (i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+		store_free_names(names, n);
+		return fflush(stdout) == 0 ? rc : 1;
+	}
+	v = calloc((size_t)n + 1, sizeof *v);
+	if (!v)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		v[i].name = names[i];
+		load(&s, &v[i]);
+	}
+	if (mode == OUT_JSON) {
+		for (i = 0; i < n; i++)
+			if (print_json(&v[i]) < 0)
+				die("%s", errmsg());
+	} else if (n > 0) {
+		print_table(v, n);
+	}
+	for (i = 0; i < n; i++)
+		meta_free(&v[i].m);
+	free(v);
+	store_free_names(names, n);
+	if (fflush(stdout) != 0)
+		die("writing to stdout failed");
+	return rc;
+}

@@ -1,0 +1,197 @@
+/* vsock: host side of Firecracker's hybrid vsock.  See vsock.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vsock.h"
+
+#define BACKOFF_MAX_MS 50
+#define ONE_TRY_REPLY_MS 5000
+
+/* Fill sa with path; paths too long for sun_path go through an O_PATH fd
+ * of their directory ("/proc/self/fd/N/name"), *dfd is that fd. */
+static int
+uds_addr(struct sockaddr_un *sa, const char *path, int *dfd)
+{
+	char dir[PATH_MAX];
+	const char *base;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	*dfd = -1;
+	if (strlen(path) < sizeof(sa->sun_path)) {
+		memcpy(sa->sun_path, path, strlen(path) + 1);
+		return 0;
+	}
+	base = strrchr(path, '/');
+	if (!base || (size_t)(base - path) >= sizeof(dir))
+		return fail("socket path %s is too long (max %zu bytes): use a shorter directory",
+		    path, sizeof(sa->sun_path) - 1);
+	memcpy(dir, path, (size_t)(base - path));
+	dir[base - path] = '\0';
+	*dfd = open(base == path ? "/" : dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd < 0)
+		return fail_errno("opening the directory of %s", path);
+	if (snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s",
+	    *dfd, base + 1) >= (int)sizeof(sa->sun_path)) {
+		close(*dfd);
+		*dfd = -1;
+		return fail("socket name %s is too long: use a shorter name", base + 1);
+	}
+	return 0;
+}
+
+/* One connect(2). Returns the fd, or -1 with errno. */
+static int
+uds_connect_once(const struct sockaddr_un *sa)
+{
+	int fd, e;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Wait until fd is readable or the deadline passes. 1 ready, 0 timeout. */
+static int
+wait_readable(int fd, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		r = poll(&p, 1, (int)(left > INT_MAX ? INT_MAX : left));
+		if (r >= 0 || errno != EINTR)
+			return r > 0;
+	}
+}
+
+/* Read the reply line one byte at a time (data may follow it).
+ * Returns 1 for "OK ...", 0 for EOF/reset (retry), -1 for anything else
+ * (message set), -2 for a timeout. */
+static int
+read_reply(int fd, int64_t deadline, const char *what)
+{
+	char line[64];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(line) - 1) {
+		if (!wait_readable(fd, deadline))
+			return -2;
+		r = read(fd, line + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == ECONNRESET)
+			return 0;
+		if (r < 0)
+			return fail_errno("reading the CONNECT reply from %s", what);
+		if (r == 0)
+			return 0;
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	if (!strncmp(line, "OK ", 3))
+		return 1;
+	return fail("unexpected reply '%s' to CONNECT on %s", line, what);
+}
+
+static int
+retryable(int e)
+{
+	return e == ENOENT || e == ECONNREFUSED || e == ECONNRESET || e == EPIPE ||
+	    e == EAGAIN;
+}
+
+/* One attempt. Returns the fd, -1 to retry (errno-like reason in *why),
+ * -2 for a hard failure (message set), -3 for a reply timeout. */
+static int
+attempt(const struct sockaddr_un *sa, uint32_t port, int64_t deadline,
+    const char *what, int *why)
+{
+	char req[32];
+	int fd, n, r;
+
+	fd = uds_connect_once(sa);
+	if (fd < 0) {
+		*why = errno;
+		if (retryable(errno))
+			return -1;
+		fail_errno("connecting to %s", what);
+		return -2;
+	}
+	n = snprintf(req, sizeof(req), "CONNECT %u\n", port);
+	if (write(fd, req, (size_t)n) != n) {
+		*why = errno;
+		close(fd);
+		return -1;
+	}
+	r = read_reply(fd, deadline, what);
+	if (r == 1)
+		return fd;
+	close(fd);
+	if (r == 0)
+		*why = ECONNRESET;
+	return r == 0 ? -1 : r == -2 ? -3 : -2;
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int
+vsock_connect(const char *uds_path, uint32_t port, int timeout_ms)
+{
+	struct sockaddr_un sa;
+	int64_t start = now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t backoff = 1, left;
+	int dfd, fd, why = 0;
+
+	if (uds_addr(&sa, uds_path, &dfd) < 0)
+		return -1;
+	for (;;) {
+		fd = attempt(&sa, port, timeout_ms > 0 ? deadline : now_ms() + ONE_TRY_REPLY_MS,
+		    uds_path, &why);
+		if (fd >= 0 || fd == -2 || fd == -3)
+			break;
+		left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(backoff < left ? backoff : left);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	if (fd >= 0 || fd == -2)
+		return fd >= 0 ? fd : -1;
+	return fail("no agent answered on vsock port %u via %s within %.1f s (last: %s)",
+	    port, uds_path, timeout_ms / 1000.0,
+	    fd == -3 && !why ? "no reply to CONNECT; is the VM running?" :
+	    why == ENOENT ? "socket does not exist" :
+	    why == ECONNREFUSED ? "connection refused" : "closed without OK");
+}
