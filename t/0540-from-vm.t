@@ -17,7 +17,7 @@ test_expect_success '--from-vm snapshots the VM and leaves it paused' '
 	expect_code 0 fc-snap-create --from-vm src -l warm &&
 	test "$(cat out)" = warm &&
 	d=$(snapdir warm) &&
-	test "$(ls "$d" | sort | tr "\n" " ")" = "meta.json mem rootfs.ext4 vmstate " &&
+	test "$(ls "$d" | sort | tr "\n" " ")" = "mem meta.json rootfs.ext4 vmstate " &&
 	test "$(stat -c %a "$d/mem")" = 600 &&
 	test "$(head -c 13 "$d/rootfs.ext4")" = written-in-vm &&
 	test "$(vm_state src)" = Paused &&
