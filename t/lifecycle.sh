@@ -5,6 +5,9 @@ FCSNAP_FIRECRACKER="$FCSNAP_BUILD/t/fc-standin"
 FCSTANDIN_AGENT="$FCSNAP_BUILD/bin/fc-agent"
 export FCSNAP_FIRECRACKER FCSTANDIN_AGENT
 unset FCSTANDIN_DIE FCSTANDIN_FAIL FCSTANDIN_VERSION FCSNAP_KERNEL
+# little guest memory to write: keeps the fsyncs of publish cheap
+FCSTANDIN_DIRTY_PCT=1
+export FCSTANDIN_DIRTY_PCT
 
 # A dummy kernel and a small sparse rootfs with a recognizable first block.
 lc_inputs() {
