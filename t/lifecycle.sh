@@ -66,3 +66,10 @@ vm_ping() {
 vm_state() {
 	curl -s --unix-socket "$FCSNAP_DIR/run/$1/api.sock" http://localhost/ | jfield state
 }
+
+# No temp entries in the store (test_no_strays without the process check,
+# for tests where VMs are meant to run).
+no_temp_dirs() {
+	_tmp=$(find "$FCSNAP_DIR" -maxdepth 2 -name '.tmp*' 2>/dev/null)
+	[ -z "$_tmp" ] || { echo "stray temp entries: $_tmp"; return 1; }
+}
