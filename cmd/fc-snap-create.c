@@ -462,7 +462,7 @@ api_fail(void)
 	char msg[1024];
 
 	snprintf(msg, sizeof msg, "%s", errmsg());
-	if (vmm_check(&R.vmm, R.log) < 0)
+	if (vmm_check_wait(&R.vmm, R.log, 300) < 0)
 		return fail("%s (%s)", msg, errmsg());
 	return fail("%s", msg);
 }

@@ -278,7 +278,7 @@ load(void)
 	l.resume_vm = !o.paused;
 	if (fc_snapshot_load(&vmm.fc, &l) < 0) {
 		snprintf(msg, sizeof msg, "%s", errmsg());
-		if (path_join(log, sizeof log, vm.dir, "log") == 0 && vmm_check(&vmm, log) < 0)
+		if (path_join(log, sizeof log, vm.dir, "log") == 0 && vmm_check_wait(&vmm, log, 200) < 0)
 			return fail("VM %s: loading snapshot %s: %s (%s)", vm.id, o.name, msg,
 			    errmsg());
 		return fail("VM %s: loading snapshot %s: %s", vm.id, o.name, msg);

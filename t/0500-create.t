@@ -10,7 +10,7 @@ test_expect_success 'create prints the name and publishes vmstate, mem, rootfs.e
 	test "$(cat out)" = py &&
 	d=$(snapdir py) &&
 	test -s "$d/vmstate" && test -s "$d/mem" && test -s "$d/meta.json" &&
-	test "$(ls "$d" | sort | tr "\n" " ")" = "meta.json mem rootfs.ext4 vmstate " &&
+	test "$(ls "$d" | sort | tr "\n" " ")" = "mem meta.json rootfs.ext4 vmstate " &&
 	test_no_strays
 '
 
@@ -44,7 +44,8 @@ test_expect_success 'meta.json records version, vendor, kernel, machine, port an
 
 test_expect_success 'boot args, initrd, firecracker args and run command are recorded' '
 	printf initrd >initrd.img &&
-	FCSNAP_FIRECRACKER_ARGS="--level Debug" expect_code 0 fc-snap-create -l opts \
+	FCSNAP_FIRECRACKER_ARGS="--level Debug" FCSTANDIN_AGENT_ARGS="--port 5000" \
+		expect_code 0 fc-snap-create -l opts \
 		-r rootfs.img --boot-args "quiet init=/sbin/fc-agent" --initrd initrd.img \
 		-F --no-seccomp -p 5000 --run-command "python3 -c '\''print(1)'\''" &&
 	m=$(cat "$(snapdir opts)/meta.json") &&
