@@ -245,9 +245,11 @@ test_expect_success 'replies look like micro_http (Server header, Content-Length
 '
 
 test_expect_success 'several clients at once are served' '
+	pids= &&
 	for i in 1 2 3 4 5 6 7 8; do
-		curl -sS --unix-socket $D/api.sock http://localhost/version >c$i &
-	done; wait &&
+		curl -sS --unix-socket $D/api.sock http://localhost/version >c$i & pids="$pids $!"
+	done &&
+	wait $pids &&
 	for i in 1 2 3 4 5 6 7 8; do grep -q 1.16.1 c$i || exit 1; done
 '
 
