@@ -37,7 +37,8 @@ usage(FILE *f)
 "\n"
 "      --id ID               the VM's id (default: 8 random hex digits)\n"
 "  -f, --firecracker FILE    firecracker binary (default $FCSNAP_FIRECRACKER,\n"
-"                            else firecracker in PATH)\n"
+"                            else firecracker in PATH, else\n"
+"                            STORE/bin/firecracker)\n"
 "      --paused              leave the VM paused (no agent hello)\n"
 "      --no-hello            do not send the agent hello (clock, entropy)\n"
 "  -t, --timeout DURATION    limit for each step: API socket, load, agent\n"
@@ -97,10 +98,6 @@ parse_args(int argc, char **argv)
 		usage_die("unexpected argument '%s'", argv[optind]);
 	if (name_check(o.name, "snapshot name") < 0 || (o.id && vm_id_check(o.id) < 0))
 		usage_die("%s", errmsg());
-	if (!o.firecracker)
-		o.firecracker = getenv("FCSNAP_FIRECRACKER");
-	if (!o.firecracker || !*o.firecracker)
-		o.firecracker = "firecracker";
 }
 
 /* ---- output ---- */

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "copy.h"
 #include "fc.h"
+#include "fcbin.h"
 #include "util.h"
 
 void
@@ -77,9 +78,8 @@ check_version(struct restore *r, const char *name, const char *firecracker)
 {
 	char binver[64];
 
-	if (find_exe(firecracker, r->fc_bin, sizeof r->fc_bin) < 0)
-		return fail("firecracker binary %s: %s; give -f FILE or set "
-		    "FCSNAP_FIRECRACKER", firecracker, errmsg());
+	if (fcbin_firecracker(&r->st, firecracker, 0, r->fc_bin, sizeof r->fc_bin) < 0)
+		return -1;
 	if (fc_binary_version(r->fc_bin, binver, sizeof binver) < 0)
 		return -1;
 	switch (fc_version_loadable(r->m.fc_version, binver)) {
