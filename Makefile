@@ -103,7 +103,7 @@ fuzz: $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DFCSNAP_VERSION='"$(VERSION)"' -Icommon -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC)
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRC)
 
 bench: all tests
 	@for b in bench/*/run; do echo "== $$b"; FCSNAP_BUILD=$(abspath $(O)) sh $$b || exit 1; done
