@@ -137,8 +137,10 @@ stage_tree() {
 	echo "root:x:0:" >"$stage/etc/group"
 }
 
-if [ "$FCSNAP_DEMO_REFRESH" = 1 ] || [ ! -f "$image" ] ||
-   ! [ "$image" -nt "$bb" ] || ! [ "$image" -nt "$agent" ]; then
+# newer A B: A exists and was modified after B (find -newer: POSIX, unlike -nt).
+newer() { [ -n "$(find -H "$1" -prune -newer "$2" 2>/dev/null)" ]; }
+
+if [ "$FCSNAP_DEMO_REFRESH" = 1 ] || ! newer "$image" "$bb" || ! newer "$image" "$agent"; then
 	say "making the root filesystem $image (busybox from $bb, fc-agent as PID 1)"
 	stage_tree || die "cannot stage the root tree in $stage"
 	fc-rootfs -d "$stage" -o "$image" --init agent --agent "$agent" || exit 1
@@ -147,7 +149,7 @@ else
 	say "reusing $image (up to date)"
 fi
 
-if [ "$FCSNAP_DEMO_REFRESH" = 1 ] || [ ! -f "$meta" ] || ! [ "$meta" -nt "$image" ]; then
+if [ "$FCSNAP_DEMO_REFRESH" = 1 ] || ! newer "$meta" "$image"; then
 	say "creating snapshot $FCSNAP_DEMO_NAME in $FCSNAP_DIR (boots a VM; a missing" \
 	    "firecracker or kernel is fetched first)"
 	fc-snap-create -l "$FCSNAP_DEMO_NAME" -r "$image" -m "$FCSNAP_DEMO_MEM" \
