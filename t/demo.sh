@@ -140,6 +140,7 @@ stage_tree() {
 # newer A B: A exists and was modified after B (find -newer: POSIX, unlike -nt).
 newer() { [ -n "$(find -H "$1" -prune -newer "$2" 2>/dev/null)" ]; }
 
+# 2b. The image, rebuilt only when stale.
 if [ "$FCSNAP_DEMO_REFRESH" = 1 ] || ! newer "$image" "$bb" || ! newer "$image" "$agent"; then
 	say "making the root filesystem $image (busybox from $bb, fc-agent as PID 1)"
 	stage_tree || die "cannot stage the root tree in $stage"
@@ -149,6 +150,7 @@ else
 	say "reusing $image (up to date)"
 fi
 
+# 3. The snapshot, re-created (atomically, by fc-snap-create) only when stale.
 if [ "$FCSNAP_DEMO_REFRESH" = 1 ] || ! newer "$meta" "$image"; then
 	say "creating snapshot $FCSNAP_DEMO_NAME in $FCSNAP_DIR (boots a VM; a missing" \
 	    "firecracker or kernel is fetched first)"
