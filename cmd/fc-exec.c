@@ -1142,6 +1142,17 @@ print_json(const struct sess *s, const char *status, int code)
 
 /* ---- main ---- */
 
+/* A closed stdin/stdout/stderr would be taken by our next open(): give it
+ * /dev/null (stdin then reads as empty). */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			_exit(EX_FAIL);
+}
+
 static int
 fail_code(const struct sess *s)
 {
@@ -1207,6 +1218,7 @@ main(int argc, char **argv)
 	const char *status;
 	int code, ok;
 
+	std_fds();
 	prog_init(argv);
 	T.start = now_ns();
 	parse_args(argc, argv);
