@@ -100,7 +100,7 @@ usage(FILE *f)
 "Run CMD in a VM that fc-snap-restore started (-v), or in a throw-away VM\n"
 "restored from SNAPSHOT and destroyed afterwards (-s).  stdin, stdout and\n"
 "stderr pass through; the exit status is CMD's.  Without CMD the snapshot's\n"
-"run command (fc-snap-create --run-command) runs with the code on stdin.\n"
+"run command (recorded by fc-snap-create) runs with the code on stdin.\n"
 "\n"
 "  -v, --vm ID                 run in the running VM ID\n"
 "  -s, --snapshot NAME         restore NAME into a throw-away VM\n"
