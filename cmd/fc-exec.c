@@ -100,7 +100,7 @@ usage(FILE *f)
 "Run CMD in a VM that fc-snap-restore started (-v), or in a throw-away VM\n"
 "restored from SNAPSHOT and destroyed afterwards (-s).  stdin, stdout and\n"
 "stderr pass through; the exit status is CMD's.  Without CMD the snapshot's\n"
-"run command (fc-snap-create --run-command) runs with the code on stdin.\n"
+"run command (recorded by fc-snap-create) runs with the code on stdin.\n"
 "\n"
 "  -v, --vm ID                 run in the running VM ID\n"
 "  -s, --snapshot NAME         restore NAME into a throw-away VM\n"
@@ -1139,6 +1139,17 @@ print_json(const struct sess *s, const char *status, int code)
 
 /* ---- main ---- */
 
+/* A closed stdin/stdout/stderr would be taken by our next open(): give it
+ * /dev/null (stdin then reads as empty). */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			_exit(EX_FAIL);
+}
+
 static int
 fail_code(const struct sess *s)
 {
@@ -1204,6 +1215,7 @@ main(int argc, char **argv)
 	const char *status;
 	int code, ok;
 
+	std_fds();
 	prog_init(argv);
 	T.start = now_ns();
 	parse_args(argc, argv);
