@@ -41,6 +41,7 @@ struct pull {
 	size_t *idx[MANIFEST_NFILES];   /* chunk -> pos index or NONE */
 	unsigned char *buf;
 	int local_err;                  /* a local write failed: drop the dir */
+	int resumed;                    /* files come from an interrupted pull */
 };
 
 static int
@@ -149,15 +150,53 @@ journal(struct pull *p, const struct pos *q)
 	return 0;
 }
 
+#define BLK 4096
+
+static int
+zero_blk(const unsigned char *b, size_t n)
+{
+	return b[0] == 0 && memcmp(b, b + 1, n - 1) == 0;
+}
+
+/* Write [data, data+len) at off, leaving all-zero 4 KiB blocks as holes:
+ * skipped in a fresh file, punched in a resumed one (which may hold a
+ * torn write there). */
+static int
+write_sparse(struct pull *p, int fd, const unsigned char *data, size_t len, off_t off)
+{
+	size_t k = 0;
+
+	while (k < len) {
+		size_t n = len - k < BLK ? len - k : BLK, e = k + n;
+		int z = zero_blk(data + k, n);
+
+		while (e < len) {
+			size_t m = len - e < BLK ? len - e : BLK;
+
+			if (zero_blk(data + e, m) != z)
+				break;
+			e += m;
+		}
+		if (!z) {
+			if (pwrite(fd, data + k, e - k, off + (off_t)k) != (ssize_t)(e - k))
+				return -1;
+		} else if (p->resumed && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    off + (off_t)k, (off_t)(e - k)) < 0) {
+			if (pwrite(fd, data + k, e - k, off + (off_t)k) != (ssize_t)(e - k))
+				return -1;
+		}
+		k = e;
+	}
+	return 0;
+}
+
 static int
 put_chunk(struct pull *p, struct pos *q, const void *data)
 {
 	uint64_t len = pos_len(p, q);
-	ssize_t k = pwrite(p->fds[q->f], data, len, pos_off(p, q));
 
-	if (k != (ssize_t)len) {
-		if (k >= 0)
-			errno = ENOSPC;
+	errno = ENOSPC;
+	if (write_sparse(p, p->fds[q->f], data, (size_t)len, pos_off(p, q)) < 0) {
 		p->local_err = 1;
 		return fail_errno("writing %s at offset %lld into %s",
 		    p->m.files[q->f].name, (long long)pos_off(p, q), p->dir);
@@ -644,6 +683,7 @@ run(struct pull *p, int only_missing)
 	if (!p->buf)
 		return fail("out of memory");
 	if (open_resume(p)) {
+		p->resumed = 1;
 		if (verify_journal(p) < 0)
 			return -1;
 	} else if (create_fresh(p) < 0) {
