@@ -128,6 +128,29 @@ test_expect_success 'keys with spaces and UTF-8 in the prefix round-trip' '
 	same_snap py utf
 '
 
+test_expect_success 'fc-snap-ls --remote lists pushed snapshots: table, -q, --json, names' '
+	fc-snap-ls --remote "$R" -q >q &&
+	printf "py\n" >want && cmp want q &&
+	fc-snap-push twin "$R" &&
+	mkdir -p tmpd && TMPDIR=$TRASH/tmpd fc-snap-ls --remote "$R" >tab &&
+	[ -z "$(ls -A tmpd)" ] &&
+	head -n 1 tab | grep -Eq "^NAME +VMSTATE +MEM +MEM-USED +DISK +FC +CREATED" &&
+	grep -Eq "^py +6 +64M " tab && grep -Eq "^twin +6 +16M " tab &&
+	fc-snap-ls -r "$R" --json twin >js &&
+	[ "$(wc -l <js)" = 1 ] && grep -q "^{\"format\":1,\"name\":\"twin\"" js &&
+	expect_code 1 fc-snap-ls --remote "$R" nosuch py &&
+	grep_err "no snapshot named nosuch at s3://test/snaps" && grep_out "^py " &&
+	fc-snap-ls --remote "s3://$S3_BUCKET/empty" >e && [ ! -s e ] &&
+	test_no_strays
+'
+
+test_expect_success 'a remote snapshot with a damaged meta.json is listed as damaged' '
+	printf "{\"format\":1" >bad.json &&
+	s3-cli put "$R/snapshots/twin/meta.json" bad.json &&
+	fc-snap-ls --remote "$R" >tab &&
+	grep -Eq "^twin +damaged: meta.json is damaged" tab
+'
+
 test_expect_success 'usage errors exit 2 with one line' '
 	expect_code 2 fc-snap-push && one_line_err &&
 	expect_code 2 fc-snap-push --chunk-size 1K py "$R" && one_line_err &&
