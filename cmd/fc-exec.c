@@ -66,7 +66,7 @@
 #define IN_CHUNK (64u * 1024)
 
 struct opts {
-	const char *vm_id, *snap, *firecracker, *cwd, *code;
+	const char *vm_id, *snap, *firecracker, *cwd, *code, *remote;
 	char **cmd;
 	int ncmd;
 	char *env[MAX_ENV + 1];
@@ -113,6 +113,8 @@ usage(FILE *f)
 "                              long; exit status 124 (default: none)\n"
 "      --keep                  leave the throw-away VM running; its id goes\n"
 "                              to stderr\n"
+"      --remote URL            with -s: pull SNAPSHOT from URL (s3://...) when\n"
+"                              it is not in the store (default $FCSNAP_REMOTE)\n"
 "      --json                  print one JSON object with the status, the\n"
 "                              output and the times instead of streaming\n"
 "      --max-output SIZE       --json: keep at most SIZE bytes of stdout and\n"
@@ -133,7 +135,7 @@ usage(FILE *f)
 }
 
 enum { O_CODE = 256, O_KEEP, O_JSON, O_MAXOUT, O_TIMINGS, O_CONNECT, O_AGENT,
-	O_RESTORE, O_VERSION };
+	O_RESTORE, O_VERSION, O_REMOTE };
 
 static const struct option longopts[] = {
 	{ "vm", required_argument, NULL, 'v' },
@@ -144,6 +146,7 @@ static const struct option longopts[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "keep", no_argument, NULL, O_KEEP },
+	{ "remote", required_argument, NULL, O_REMOTE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "max-output", required_argument, NULL, O_MAXOUT },
 	{ "timings", no_argument, NULL, O_TIMINGS },
@@ -198,6 +201,7 @@ parse_args(int argc, char **argv)
 		case 'w': o.cwd = optarg; break;
 		case 't': duration(optarg, "--timeout", 1, &o.timeout_ms); break;
 		case O_KEEP: o.keep = 1; break;
+		case O_REMOTE: o.remote = optarg; break;
 		case O_JSON: o.json = 1; break;
 		case O_MAXOUT:
 			if (parse_size(optarg, &o.max_output, "--max-output") < 0)
@@ -939,6 +943,7 @@ prepare_vm(char *vsock, size_t n, uint32_t *port, struct meta *m)
 	}
 	ro.name = o.snap;
 	ro.firecracker = o.firecracker;
+	ro.remote = o.remote;
 	ro.timeout_ms = o.restore_ms;
 	ro.no_hello = 1;        /* the hello goes on our exec connection */
 	if (restore_check(&R, &ro) < 0)

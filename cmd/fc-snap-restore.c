@@ -43,13 +43,15 @@ usage(FILE *f)
 "      --no-hello            do not send the agent hello (clock, entropy)\n"
 "  -t, --timeout DURATION    limit for each step: API socket, load, agent\n"
 "                            (default 120s)\n"
+"      --remote URL          pull NAME from URL (s3://bucket/prefix) first when\n"
+"                            it is not in the store (default $FCSNAP_REMOTE)\n"
 "      --json                print a JSON record instead of the id\n"
 "      --timings             print where the time went on stderr\n"
 "  -h, --help                this help\n"
 "      --version             print the version\n");
 }
 
-enum { O_ID = 256, O_PAUSED, O_NO_HELLO, O_JSON, O_TIMINGS, O_VERSION };
+enum { O_ID = 256, O_PAUSED, O_NO_HELLO, O_JSON, O_TIMINGS, O_VERSION, O_REMOTE };
 
 static const struct option longopts[] = {
 	{ "id", required_argument, NULL, O_ID },
@@ -57,6 +59,7 @@ static const struct option longopts[] = {
 	{ "paused", no_argument, NULL, O_PAUSED },
 	{ "no-hello", no_argument, NULL, O_NO_HELLO },
 	{ "timeout", required_argument, NULL, 't' },
+	{ "remote", required_argument, NULL, O_REMOTE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "timings", no_argument, NULL, O_TIMINGS },
 	{ "help", no_argument, NULL, 'h' },
@@ -83,6 +86,7 @@ parse_args(int argc, char **argv)
 				usage_die("bad --timeout '%s': expected a duration like 120, 90s, 5m",
 				    optarg);
 			break;
+		case O_REMOTE: o.remote = optarg; break;
 		case O_JSON: json = 1; break;
 		case O_TIMINGS: timings = 1; break;
 		case 'h': usage(stdout); exit(0);

@@ -13,6 +13,7 @@
 #include "copy.h"
 #include "fc.h"
 #include "fcbin.h"
+#include "pull.h"
 #include "util.h"
 
 void
@@ -41,15 +42,11 @@ restore_ms(int64_t a, int64_t b)
 }
 
 int
-restore_ensure_present(const struct store *st, const char *name)
+restore_ensure_present(const struct store *st, const char *name, const char *remote)
 {
-	/* the seam for an on-demand pull from S3: for now only a check */
 	if (name_check(name, "snapshot name") < 0)
 		return -1;
-	if (store_has(st, name))
-		return 0;
-	return fail("no snapshot named %s in %s/snapshots: create it with "
-	    "fc-snap-create -l %s", name, st->root, name);
+	return pull_if_missing(st, name, remote);
 }
 
 /* ---- checks before anything starts ---- */
@@ -101,7 +98,7 @@ restore_check(struct restore *r, const struct restore_opts *o)
 	char dir[64], vendor[64];
 
 	r->T.start = now_ns();
-	if (store_init(&r->st) < 0 || restore_ensure_present(&r->st, o->name) < 0)
+	if (store_init(&r->st) < 0 || restore_ensure_present(&r->st, o->name, o->remote) < 0)
 		return -1;
 	r->snapfd = store_open_snap(&r->st, o->name);
 	if (r->snapfd < 0)

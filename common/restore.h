@@ -46,6 +46,8 @@ struct restore_opts {
 	long long timeout_ms;           /* each step: API socket, load, agent */
 	int paused;                     /* leave it paused (implies no hello) */
 	int no_hello;                   /* skip the agent hello */
+	const char *remote;             /* pull a missing snapshot from this
+					 * s3:// URL (NULL: $FCSNAP_REMOTE) */
 };
 
 struct restore_times {
@@ -71,10 +73,10 @@ struct restore {
 };
 
 void restore_init(struct restore *r);
-/* Is snapshot name in the local store?  0, or -1 with "no snapshot named X
- * in DIR: create it with fc-snap-create (or pull it with fc-snap-pull)".
- * The seam for an on-demand pull. */
-int restore_ensure_present(const struct store *st, const char *name);
+/* Make sure snapshot name is in the local store: present, 0; missing with
+ * remote (or $FCSNAP_REMOTE) set, pull it (pull.h); else -1 with "no
+ * snapshot named X in DIR: create it with fc-snap-create ...". */
+int restore_ensure_present(const struct store *st, const char *name, const char *remote);
 /* Checks before anything starts (store_init included). 0 or -1. */
 int restore_check(struct restore *r, const struct restore_opts *o);
 /* The restore itself (after restore_check).  0, or -1 with everything
