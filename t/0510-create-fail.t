@@ -38,8 +38,8 @@ test_expect_success 'firecracker missing its API socket: reported, nothing left'
 '
 
 test_expect_success 'an agent that never answers: timeout with the console tail' '
-	(unset FCSTANDIN_AGENT; expect_code 1 fc-snap-create -l keep -r rootfs.img -t 1) &&
-	head -n 1 err | grep -q "^fc-snap-create: the guest agent did not answer on vsock port 10789 within 1 s" &&
+	(unset FCSTANDIN_AGENT; expect_code 1 fc-snap-create -l keep -r rootfs.img -t 4) &&
+	head -n 1 err | grep -q "^fc-snap-create: the guest agent did not answer on vsock port 10789 within 4 s" &&
 	grep -q "^last 10 lines of the guest console:" err &&
 	grep -q "^  | .*Command line: console=ttyS0 reboot=k panic=1 pci=off" err &&
 	grep -q "^  | .*FCSTANDIN_AGENT is not set" err &&

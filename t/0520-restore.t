@@ -148,11 +148,11 @@ test_expect_success 'firecracker dying at load: reported, nothing left' '
 '
 
 test_expect_success 'an agent that never answers the hello: timeout, nothing left' '
-	(unset FCSTANDIN_AGENT; refused "agent did not answer" fc-snap-restore -t 1 py)
+	(unset FCSTANDIN_AGENT; refused "agent did not answer" fc-snap-restore -t 4 py)
 '
 
 test_expect_success '--no-hello resumes without contacting the agent' '
-	(unset FCSTANDIN_AGENT; expect_code 0 fc-snap-restore --no-hello -t 1 py) &&
+	(unset FCSTANDIN_AGENT; expect_code 0 fc-snap-restore --no-hello -t 60 py) &&
 	test "$(vm_state "$(cat out)")" = Running &&
 	kill_all_vms
 '
