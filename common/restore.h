@@ -66,7 +66,12 @@ struct restore {
 	struct meta m;                  /* the snapshot's meta.json */
 	struct vm vm;                   /* the new VM (vm.id, vm.dir, vm.vsock...) */
 	struct vmm vmm;                 /* vmm.pid: firecracker, our child */
-	int snapfd;
+	int snapfd;                     /* the snapshot dir (one generation) */
+	int fd[3];                      /* its vmstate, mem, rootfs.ext4, open:
+					 * firecracker and the disk copy read
+					 * them through /proc/PID/fd/N, so a
+					 * refresh that deletes this generation
+					 * meanwhile cannot fail the restore */
 	int copy_kind;                  /* COPY_REFLINK or not (copy.h) */
 	char fc_bin[PATH_MAX];
 	struct restore_times T;
