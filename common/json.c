@@ -528,6 +528,41 @@ void jw_obj_end(struct jw *w) { close_(w, "}"); }
 void jw_arr(struct jw *w) { open_(w, "["); }
 void jw_arr_end(struct jw *w) { close_(w, "]"); }
 
+/* Length of the valid UTF-8 sequence at s (shortest form, no
+ * surrogates, at most U+10FFFF), or 0. */
+static size_t
+utf8_len(const char *s_, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)s_;
+	unsigned long cp;
+	size_t k, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) { k = 2; cp = s[0] & 0x1f; }
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) { k = 3; cp = s[0] & 0x0f; }
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4) { k = 4; cp = s[0] & 0x07; }
+	else return 0;
+	if (n < k)
+		return 0;
+	for (i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
+}
+
+/* Byte c (0x80..0xff) as the character U+00XX, in UTF-8. */
+static void
+put_utf8_byte(struct jw *w, unsigned char c)
+{
+	char b[2] = { (char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f)) };
+
+	put(w, b, 2);
+}
+
 static void
 put_escaped(struct jw *w, const char *s, size_t n)
 {
@@ -548,8 +583,21 @@ put_escaped(struct jw *w, const char *s, size_t n)
 		case '\b': esc = "\\b"; break;
 		case '\f': esc = "\\f"; break;
 		default:
-			if (c >= 0x20 && c != 0x7f)
+			if (c >= 0x20 && c < 0x7f)
 				continue;
+			if (c >= 0x80) {
+				size_t k = utf8_len(s + i, n - i);
+				if (k) {
+					i += k - 1;
+					continue;
+				}
+				/* not UTF-8: the byte as U+00XX, so the
+				 * output stays valid JSON */
+				put(w, s + run, i - run);
+				put_utf8_byte(w, c);
+				run = i + 1;
+				continue;
+			}
 		}
 		put(w, s + run, i - run);
 		if (esc) {

@@ -55,6 +55,9 @@ int json_int(const char *js, const struct json_tok *t, int i, int64_t *v);
 int json_bool(const struct json_tok *t, int i, int *v);
 
 /* Writer.  Appends to a growing buffer; commas are placed automatically.
+ * Strings are escaped as JSON needs; bytes that are not UTF-8 are written
+ * as the character U+00XX of the same value, so the text is always valid
+ * JSON (and valid UTF-8).
  * Any allocation failure sets w->err and makes later calls no-ops. */
 struct jw {
 	char *buf;

@@ -348,8 +348,8 @@ read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-int
-write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode)
+static int
+write_replace(const char *path, const void *buf, size_t n, mode_t mode, int sync)
 {
 	char tmp[PATH_MAX];
 	int fd;
@@ -359,7 +359,7 @@ write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return fail_errno("creating %s", tmp);
-	if (write_all(fd, buf, n) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, buf, n) < 0 || (sync && fsync(fd) < 0)) {
 		fail_errno("writing %s", tmp);
 		close(fd);
 		unlink(tmp);
@@ -376,6 +376,18 @@ write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode)
 		return -1;
 	}
 	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode)
+{
+	return write_replace(path, buf, n, mode, 1);
+}
+
+int
+write_file_replace(const char *path, const void *buf, size_t n, mode_t mode)
+{
+	return write_replace(path, buf, n, mode, 0);
 }
 
 int

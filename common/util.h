@@ -70,6 +70,10 @@ ssize_t read_full(int fd, void *buf, size_t n);
 char *read_file(const char *path, size_t max, size_t *len);
 /* Write a file atomically: tmp in the same dir, fsync, rename. */
 int write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode);
+/* The same without the fsync: readers never see a partial file, but a
+ * crash may lose it.  For state that dies with a crash anyway (a running
+ * VM's vm.json), where an fsync would only slow the hot path. */
+int write_file_replace(const char *path, const void *buf, size_t n, mode_t mode);
 
 /* mkdir -p; returns 0 or -1 with message. */
 int mkdir_p(const char *path, mode_t mode);

@@ -173,7 +173,7 @@ save_in(const char *dir, const struct vm *v)
 		return -1;
 	n = strlen(s);
 	s[n] = '\n';
-	rc = write_file_atomic(p, s, n + 1, 0644);
+	rc = write_file_replace(p, s, n + 1, 0644);      /* dies with the VM */
 	free(s);
 	return rc;
 }

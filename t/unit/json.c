@@ -352,6 +352,25 @@ test_roundtrip(void)
 	jw_free(&w);
 }
 
+/* Bytes that are not UTF-8 come out as U+00XX characters: valid JSON. */
+static void
+test_writer_bad_utf8(void)
+{
+	struct jw w;
+	struct json_tok t[4];
+	char back[64];
+
+	jw_init(&w);
+	jw_str(&w, "a\xff\xc0\x80\xed\xa0\x80\xe2\x82 \xc3\xa9");
+	is_str(jw_text(&w), "\"a\xc3\xbf\xc3\x80\xc2\x80\xc3\xad\xc2\xa0\xc2\x80"
+	    "\xc3\xa2\xc2\x82 \xc3\xa9\"",
+	    "writer: stray, overlong, surrogate and truncated sequences become U+00XX");
+	ok(json_parse(jw_text(&w), strlen(jw_text(&w)), t, 4, NULL) == 1 &&
+	    json_str(jw_text(&w), t, 0, back, sizeof back) > 0,
+	    "writer: the result parses and reads back");
+	jw_free(&w);
+}
+
 int
 main(void)
 {
@@ -365,5 +384,6 @@ main(void)
 	test_int();
 	test_writer();
 	test_roundtrip();
+	test_writer_bad_utf8();
 	return done_testing();
 }
