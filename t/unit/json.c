@@ -357,7 +357,7 @@ static void
 test_writer_bad_utf8(void)
 {
 	struct jw w;
-	struct json_tok t[4];
+	struct json_tok tk[4];
 	char back[64];
 
 	jw_init(&w);
@@ -365,8 +365,8 @@ test_writer_bad_utf8(void)
 	is_str(jw_text(&w), "\"a\xc3\xbf\xc3\x80\xc2\x80\xc3\xad\xc2\xa0\xc2\x80"
 	    "\xc3\xa2\xc2\x82 \xc3\xa9\"",
 	    "writer: stray, overlong, surrogate and truncated sequences become U+00XX");
-	ok(json_parse(jw_text(&w), strlen(jw_text(&w)), t, 4, NULL) == 1 &&
-	    json_str(jw_text(&w), t, 0, back, sizeof back) > 0,
+	ok(json_parse(jw_text(&w), strlen(jw_text(&w)), tk, 4, NULL) == 1 &&
+	    json_str(jw_text(&w), tk, 0, back, sizeof back) > 0,
 	    "writer: the result parses and reads back");
 	jw_free(&w);
 }
