@@ -59,7 +59,7 @@ test_expect_success 'a chunk corrupted on the server fails the pull, names it, p
 	s3-cli put "s3://$S3_BUCKET/$key" junk &&
 	expect_code 1 fc-snap-pull --as victim big "$R" &&
 	one_line_err &&
-	grep_err "chunk $hash of mem at offset [0-9]+ is corrupt on the server" &&
+	grep_err "chunk $hash of (mem|vmstate|rootfs\.ext4) at offset [0-9]+ is corrupt on the server" &&
 	[ ! -e "$SD/victim" ] &&
 	fc-snap-ls -q | grep -vqx victim &&
 	test_no_strays
