@@ -61,6 +61,13 @@ test_expect_success 'pull round trip is byte-identical and keeps holes' '
 	test_no_strays && [ ! -e "$SD/.pull-copy" ]
 '
 
+test_expect_success 'a dry run reports what it would upload and uploads nothing' '
+	fc-snap-push -n --json py "s3://$S3_BUCKET/dry" >dry &&
+	grep -q "\"dry_run\":true" dry &&
+	[ "$(jget uploaded dry)" = "$(jget uploaded push1)" ] &&
+	[ -z "$(s3-cli ls "s3://$S3_BUCKET/dry/")" ]
+'
+
 test_expect_success 'a second push of an unchanged snapshot uploads no chunk' '
 	fc-snap-push --json py "$R" >push2 &&
 	[ "$(jget uploaded push2)" = 0 ] &&
