@@ -37,7 +37,9 @@ struct opts {
 	int paused, no_hello, json, timings;
 };
 
-/* Timestamps (ns) of each step's end. */
+/* Timestamps (ns) of each step's end, in order: check, spawn (run dir,
+ * firecracker started, pid recorded), copy (the disk, while firecracker
+ * starts), ready (its API socket answers), load, agent. */
 struct times {
 	int64_t start, check, copy, spawn, ready, load, agent, end;
 	int64_t record;         /* ns spent in vm_create + vm_set_pid */
@@ -205,7 +207,7 @@ check_snapshot(void)
 static int
 make_run_dir(void)
 {
-	char src[64], dst[PATH_MAX];
+	char dst[PATH_MAX];
 	int64_t t = now_ns();
 
 	guard_block();
@@ -224,6 +226,16 @@ make_run_dir(void)
 	if (path_join(dst, sizeof dst, vm.dir, "meta.json") < 0)
 		return -1;
 	linkat(snapfd, "meta.json", AT_FDCWD, dst, 0);
+	return 0;
+}
+
+/* The private disk; firecracker opens it only at the load, so the copy
+ * runs while firecracker starts up. */
+static int
+copy_disk(void)
+{
+	char src[64], dst[PATH_MAX];
+
 	if (fmt(src, sizeof src, "/proc/self/fd/%d/rootfs.ext4", snapfd) < 0 ||
 	    path_join(dst, sizeof dst, vm.dir, "rootfs.ext4") < 0)
 		return -1;
@@ -231,6 +243,7 @@ make_run_dir(void)
 	if (copy_kind < 0)
 		return fail("VM %s: copying the disk of snapshot %s: %s", vm.id, o.name,
 		    errmsg());
+	T.copy = now_ns();
 	return 0;
 }
 
@@ -263,6 +276,16 @@ spawn_vmm(void)
 		return -1;
 	T.spawn = now_ns();
 	T.record += T.spawn - t;
+	return 0;
+}
+
+static int
+wait_ready(void)
+{
+	char log[PATH_MAX];
+
+	if (path_join(log, sizeof log, vm.dir, "log") < 0)
+		return -1;
 	if (vmm_wait_ready(&vmm, log, (int)o.timeout_ms) < 0)
 		return fail("VM %s: %s", vm.id, errmsg());
 	T.ready = now_ns();
@@ -326,12 +349,12 @@ static void
 print_timings(void)
 {
 	int64_t agent_end = T.agent ? T.agent : T.load;
-	double wait = ms(T.spawn, T.ready) + ms(T.ready, T.load) + ms(T.load, agent_end);
+	double wait = ms(T.copy, T.ready) + ms(T.ready, T.load) + ms(T.load, agent_end);
 
 	fprintf(stderr, "fc-snap-restore: timings (ms): check %.2f copy %.2f spawn %.2f "
 	    "socket %.2f load %.2f agent %.2f total %.2f own %.2f record %.2f (%s copy)\n",
-	    ms(T.start, T.check), ms(T.check, T.copy), ms(T.copy, T.spawn),
-	    ms(T.spawn, T.ready), ms(T.ready, T.load), ms(T.load, agent_end),
+	    ms(T.start, T.check), ms(T.spawn, T.copy), ms(T.check, T.spawn),
+	    ms(T.copy, T.ready), ms(T.ready, T.load), ms(T.load, agent_end),
 	    ms(T.start, T.end), ms(T.start, T.end) - wait, ms(0, T.record),
 	    copy_kind == COPY_REFLINK ? "reflink" : "sparse");
 }
@@ -341,7 +364,7 @@ print_json(void)
 {
 	struct jw w;
 	int64_t agent_end = T.agent ? T.agent : T.load;
-	double wait = ms(T.spawn, T.ready) + ms(T.ready, T.load) + ms(T.load, agent_end);
+	double wait = ms(T.copy, T.ready) + ms(T.ready, T.load) + ms(T.load, agent_end);
 
 	jw_init(&w);
 	jw_obj(&w);
@@ -358,9 +381,9 @@ print_json(void)
 	jw_key(&w, "timings_ms");
 	jw_obj(&w);
 	jw_key(&w, "check"); jw_double(&w, ms(T.start, T.check));
-	jw_key(&w, "copy"); jw_double(&w, ms(T.check, T.copy));
-	jw_key(&w, "spawn"); jw_double(&w, ms(T.copy, T.spawn));
-	jw_key(&w, "socket"); jw_double(&w, ms(T.spawn, T.ready));
+	jw_key(&w, "spawn"); jw_double(&w, ms(T.check, T.spawn));
+	jw_key(&w, "copy"); jw_double(&w, ms(T.spawn, T.copy));
+	jw_key(&w, "socket"); jw_double(&w, ms(T.copy, T.ready));
 	jw_key(&w, "load"); jw_double(&w, ms(T.ready, T.load));
 	jw_key(&w, "agent"); jw_double(&w, ms(T.load, agent_end));
 	jw_key(&w, "total"); jw_double(&w, ms(T.start, T.end));
@@ -387,10 +410,8 @@ main(int argc, char **argv)
 		die("%s", errmsg());
 	T.check = now_ns();
 	guard_install();
-	if (make_run_dir() < 0)
-		bail();
-	T.copy = now_ns();
-	if (spawn_vmm() < 0 || load() < 0)
+	if (make_run_dir() < 0 || spawn_vmm() < 0 || copy_disk() < 0 ||
+	    wait_ready() < 0 || load() < 0)
 		bail();
 	if (!o.paused && !o.no_hello) {
 		if (hello() < 0)
