@@ -1,28 +1,37 @@
-/* fc-snap-ls: list the snapshots in the local store.
+/* fc-snap-ls: list the snapshots in the local store, or in an S3 remote
+ * (--remote: one ListObjectsV2 walk of <prefix>/snapshots/; a snapshot is
+ * listed when its manifest exists, described by its meta.json).
  * Reads meta.json only; a damaged entry is listed as damaged, not skipped. */
 #include "json.h"
 #include "meta.h"
+#include "remote.h"
 #include "store.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
-"usage: fc-snap-ls [-q | --json] [NAME...]\n"
-"List the snapshots in the local store (all, or the NAMEs given).\n"
+"usage: fc-snap-ls [-q | --json] [--remote s3://BUCKET/PREFIX] [NAME...]\n"
+"List the snapshots in the local store, or in an S3 remote (all, or the\n"
+"NAMEs given).\n"
 "\n"
-"  -q, --quiet     print names only, one per line\n"
-"  -j, --json      print one JSON object per line\n"
-"  -h, --help      show this help\n"
-"      --version   print the version\n"
+"  -q, --quiet        print names only, one per line\n"
+"  -j, --json         print one JSON object per line\n"
+"  -r, --remote URL   list the snapshots pushed to URL (s3://bucket/prefix)\n"
+"  -h, --help         show this help\n"
+"      --version      print the version\n"
 "\n"
 "The table shows NAME, VMSTATE size, MEM size (apparent), MEM-USED (on disk),\n"
 "DISK size, FC (Firecracker version) and CREATED.  A snapshot whose meta.json\n"
 "is missing or damaged is listed as \"damaged: <reason>\".\n"
-"Store: $FCSNAP_DIR (default /var/lib/fcsnap for root).\n";
+"Store: $FCSNAP_DIR (default /var/lib/fcsnap for root).  A remote snapshot is\n"
+"listed once its manifest exists (fc-snap-push writes it last).\n";
 
 enum { OUT_TABLE, OUT_QUIET, OUT_JSON };
 
@@ -174,6 +183,151 @@ print_table(const struct ent *v, int n)
 	}
 }
 
+/* ---- remote ---------------------------------------------------------- */
+
+static struct remote rem;
+static char rtmp[PATH_MAX];
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names with a manifest under <prefix>/snapshots/, sorted. */
+static int
+remote_names(char ***out)
+{
+	struct s3_list l;
+	char *pre, **v;
+	size_t i, pl;
+	int n = 0;
+
+	memset(&l, 0, sizeof l);
+	pre = remote_key(&rem, "snapshots/", NULL, NULL);
+	if (!pre)
+		return -1;
+	if (s3_list(&rem.c, pre, NULL, 0, &l) < 0) {
+		free(pre);
+		return -1;
+	}
+	pl = strlen(pre);
+	v = calloc(l.n + 1, sizeof *v);
+	for (i = 0; v && i < l.n; i++) {
+		const char *k = l.objs[i].key + pl, *sl;
+
+		if (strncmp(l.objs[i].key, pre, pl) != 0)
+			continue;
+		sl = strchr(k, '/');
+		if (!sl || strcmp(sl, "/manifest") != 0 || (size_t)(sl - k) > 63)
+			continue;
+		v[n] = strndup(k, (size_t)(sl - k));
+		if (!v[n] || name_check(v[n], "snapshot name") < 0) {
+			free(v[n]);
+			continue;
+		}
+		n++;
+	}
+	free(pre);
+	s3_list_free(&l);
+	if (!v)
+		return fail("out of memory");
+	qsort(v, (size_t)n, sizeof *v, cmp_str);
+	*out = v;
+	return n;
+}
+
+static void
+load_remote(struct ent *e)
+{
+	char *key, *text = NULL, path[PATH_MAX];
+	size_t n;
+	int r;
+
+	meta_init(&e->m);
+	key = remote_key(&rem, "snapshots", e->name, "meta.json");
+	if (!key) {
+		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
+		return;
+	}
+	r = s3_get_mem(&rem.c, key, 1 << 20, &text, &n);
+	free(key);
+	if (r != 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", r > 0 ?
+		    "meta.json is missing" : errmsg());
+		return;
+	}
+	if (path_join(path, sizeof path, rtmp, "meta.json") < 0 ||
+	    write_file_atomic(path, text, n, 0600) < 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
+		free(text);
+		return;
+	}
+	free(text);
+	if (meta_read(rtmp, &e->m) < 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", meta_reason()[0] ?
+		    meta_reason() : errmsg());
+		return;
+	}
+	snprintf(e->m.name, sizeof e->m.name, "%s", e->name);
+	e->ok = 1;
+}
+
+/* The remote names to list: all, or those asked for that exist. */
+static int
+select_remote(char **args, int nargs, char ***out, int *rc)
+{
+	char **all = NULL, **v;
+	int n, i, k, m = 0;
+
+	n = remote_names(&all);
+	if (n < 0 || nargs == 0) {
+		if (n >= 0)
+			*out = all;
+		return n;
+	}
+	v = calloc((size_t)nargs + 1, sizeof *v);
+	if (!v) {
+		store_free_names(all, n);
+		return fail("out of memory");
+	}
+	for (i = 0; i < nargs; i++) {
+		for (k = 0; k < n && strcmp(all[k], args[i]) != 0; k++)
+			;
+		if (k == n) {
+			warnmsg("no snapshot named %s at %s", args[i], rem.url);
+			*rc = 1;
+			continue;
+		}
+		v[m] = strdup(args[i]);
+		if (v[m])
+			m++;
+	}
+	store_free_names(all, n);
+	*out = v;
+	return m;
+}
+
+static void
+remote_setup(const char *url)
+{
+	const char *tmpdir = getenv("TMPDIR");
+
+	if (remote_open(&rem, url, NULL) < 0)
+		die("%s", errmsg());
+	if (fmt(rtmp, sizeof rtmp, "%s/fc-snap-ls.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0 ||
+	    !mkdtemp(rtmp))
+		die("making a temp dir in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(errno));
+}
+
+static void
+remote_cleanup(void)
+{
+	if (rtmp[0])
+		rm_rf(rtmp);
+	remote_close(&rem);
+}
+
 /* The names to list: all, or the ones asked for (each checked). */
 static int
 select_names(const struct store *s, char **args, int nargs, char ***out, int *rc)
@@ -214,6 +368,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "remote", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -221,14 +376,17 @@ main(int argc, char **argv)
 	struct store s;
 	struct ent *v;
 	char **names = NULL;
+	const char *url = NULL;
 	int c, mode = OUT_TABLE, n, i, rc = 0;
 
 	prog_init(argv);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "qjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qjr:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': mode = OUT_QUIET; break;
 		case 'j': mode = OUT_JSON; break;
+		case 'r': url = optarg; break;
+		case ':': usage_die("option '%s' needs an argument", argv[optind - 1]);
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
 		default:
@@ -237,15 +395,25 @@ main(int argc, char **argv)
 			usage_die("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (store_init(&s) < 0)
+	if (url) {
+		remote_setup(url);
+		n = select_remote(argv + optind, argc - optind, &names, &rc);
+	} else {
+		if (store_init(&s) < 0)
+			die("%s", errmsg());
+		n = select_names(&s, argv + optind, argc - optind, &names, &rc);
+	}
+	if (n < 0) {
+		if (url)
+			remote_cleanup();
 		die("%s", errmsg());
-	n = select_names(&s, argv + optind, argc - optind, &names, &rc);
-	if (n < 0)
-		die("%s", errmsg());
+	}
 	if (mode == OUT_QUIET) {
 		for (i = 0; i < n; i++)
 			printf("%s\n", names[i]);
 		store_free_names(names, n);
+		if (url)
+			remote_cleanup();
 		return fflush(stdout) == 0 ? rc : 1;
 	}
 	v = calloc((size_t)n + 1, sizeof *v);
@@ -253,7 +421,10 @@ main(int argc, char **argv)
 		die("out of memory");
 	for (i = 0; i < n; i++) {
 		v[i].name = names[i];
-		load(&s, &v[i]);
+		if (url)
+			load_remote(&v[i]);
+		else
+			load(&s, &v[i]);
 	}
 	if (mode == OUT_JSON) {
 		for (i = 0; i < n; i++)
@@ -266,6 +437,8 @@ main(int argc, char **argv)
 		meta_free(&v[i].m);
 	free(v);
 	store_free_names(names, n);
+	if (url)
+		remote_cleanup();
 	if (fflush(stdout) != 0)
 		die("writing to stdout failed");
 	return rc;

@@ -611,7 +611,15 @@ jw_double(struct jw *w, double v)
 		put(w, "null", 4);
 		return;
 	}
-	put(w, b, (size_t)snprintf(b, sizeof b, "%.17g", v));
+	/* the shortest of 15..17 significant digits that reads back as v */
+	for (int prec = 15; prec <= 17; prec++) {
+		int n = snprintf(b, sizeof b, "%.*g", prec, v);
+
+		if (prec == 17 || strtod(b, NULL) == v) {
+			put(w, b, (size_t)n);
+			return;
+		}
+	}
 }
 
 void

@@ -998,6 +998,21 @@ listen_any(const char *dir, uint32_t port)
 	}
 }
 
+/* Test mode: end with the process that started us (the Firecracker
+ * stand-in), as a real agent ends with its VM. */
+static void
+follow_parent(void)
+{
+	pid_t parent = getppid();
+	int sig = 0;
+
+	if (prctl(PR_GET_PDEATHSIG, &sig) == 0 && sig)
+		return;                         /* the starter chose already */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		exit(0);
+}
+
 /* ---- init duties ---- */
 
 /* fds 0..2 open (on /dev/null if need be), so no pipe lands there. */
@@ -1182,6 +1197,8 @@ main(int argc, char **argv)
 		init_setup();
 	std_fds();
 	setenv("PATH", DEFAULT_PATH, 0);
+	if (test_mode)
+		follow_parent();
 	lfd = listen_any(dir, (uint32_t)port);
 	if (lfd < 0)
 		die("%s", errmsg());

@@ -120,6 +120,20 @@ test_expect_success 'an agent that cannot run is reported on the console' '
 	grep -q "cannot run /nonexistent/agent" na/console.log
 '
 
+test_expect_success 'the agent gets the kernel command line in FCSTANDIN_CMDLINE, also after a load' '
+	si_start_echo cl && si_boot cl 8 && si_guest_ready cl &&
+	g=$(guest_pids | head -n1) &&
+	tr "\0" "\n" </proc/$g/environ | grep -qx "FCSTANDIN_CMDLINE=console=ttyS0" &&
+	si_snapshot cl && si_kill cl &&
+	si_restore_dir cl cl2 &&
+	si_start_echo cl2 &&
+	expect_api cl2 204 PUT /snapshot/load "$(load_body)" &&
+	si_guest_ready cl2 &&
+	g=$(guest_pids | head -n1) &&
+	tr "\0" "\n" </proc/$g/environ | grep -qx "FCSTANDIN_CMDLINE=console=ttyS0" &&
+	si_kill cl2
+'
+
 test_expect_success 'SIGKILL of the stand-in takes the guest down (PDEATHSIG)' '
 	si_start_echo k9 &&
 	si_boot k9 8 && si_guest_ready k9 &&

@@ -5,6 +5,10 @@ FCSNAP_FIRECRACKER="$FCSNAP_BUILD/t/fc-standin"
 FCSTANDIN_AGENT="$FCSNAP_BUILD/bin/fc-agent"
 export FCSNAP_FIRECRACKER FCSTANDIN_AGENT
 unset FCSTANDIN_DIE FCSTANDIN_FAIL FCSTANDIN_VERSION FCSNAP_KERNEL
+# A missing firecracker/kernel is fetched: never from the internet in tests.
+FCSNAP_FIRECRACKER_URL=http://127.0.0.1:9/releases
+FCSNAP_KERNEL_URL=http://127.0.0.1:9/vmlinux
+export FCSNAP_FIRECRACKER_URL FCSNAP_KERNEL_URL
 # little guest memory to write: keeps the fsyncs of publish cheap
 FCSTANDIN_DIRTY_PCT=1
 export FCSTANDIN_DIRTY_PCT

@@ -123,8 +123,7 @@ run_exec(int fd, struct agent_exec_req *r)
 	if (agent_exec_start(&x, fd, r, 30000) < 0) {
 		warnmsg("%s", errmsg());
 		agent_exec_close(&x);
-		return x.fail_kind == AGENT_FAIL_NOTFOUND ? 127 :
-		    x.fail_kind == AGENT_FAIL_NOEXEC ? 126 : 125;
+		return agent_exec_status(&x);
 	}
 	for (;;) {
 		pf[0] = (struct pollfd){ x.fd, POLLIN, 0 };

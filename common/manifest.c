@@ -1,0 +1,282 @@
+/* manifest: the remote snapshot format (see manifest.h). */
+#include "manifest.h"
+
+#include "json.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const manifest_files[MANIFEST_NFILES] = { "vmstate", "mem", "rootfs.ext4" };
+
+static uint64_t
+nchunks_of(uint64_t size, uint64_t cs)
+{
+	return size / cs + (size % cs != 0);
+}
+
+int
+manifest_init(struct manifest *m, const char *name, uint64_t chunk_size,
+    const uint64_t sizes[MANIFEST_NFILES], const unsigned modes[MANIFEST_NFILES])
+{
+	int k;
+
+	memset(m, 0, sizeof *m);
+	if (chunk_size < MANIFEST_MIN_CHUNK || chunk_size > MANIFEST_MAX_CHUNK)
+		return fail("chunk size %llu is out of range (%llu..%llu)",
+		    (unsigned long long)chunk_size, MANIFEST_MIN_CHUNK, MANIFEST_MAX_CHUNK);
+	snprintf(m->name, sizeof m->name, "%s", name);
+	m->chunk_size = chunk_size;
+	for (k = 0; k < MANIFEST_NFILES; k++) {
+		struct mfile *f = &m->files[k];
+		uint64_t i;
+
+		f->name = manifest_files[k];
+		f->size = sizes[k];
+		f->mode = modes[k] & 0777;
+		f->nchunks = nchunks_of(sizes[k], chunk_size);
+		f->chunks = calloc(f->nchunks ? f->nchunks : 1, sizeof *f->chunks);
+		if (!f->chunks) {
+			manifest_free(m);
+			return fail("out of memory");
+		}
+		for (i = 0; i < f->nchunks; i++)
+			f->chunks[i].zero = 1;
+	}
+	return 0;
+}
+
+void
+manifest_free(struct manifest *m)
+{
+	int k;
+
+	for (k = 0; k < MANIFEST_NFILES; k++) {
+		free(m->files[k].chunks);
+		m->files[k].chunks = NULL;
+	}
+}
+
+uint64_t
+manifest_chunk_len(const struct manifest *m, const struct mfile *f, uint64_t i)
+{
+	uint64_t off = i * m->chunk_size;
+
+	return f->size - off < m->chunk_size ? f->size - off : m->chunk_size;
+}
+
+char *
+manifest_write(const struct manifest *m)
+{
+	struct jw w;
+	char hx[SHA256_HEX_LEN + 1], *s;
+	int k;
+
+	jw_init(&w);
+	jw_obj(&w);
+	jw_kint(&w, "format", MANIFEST_FORMAT);
+	jw_kstr(&w, "name", m->name);
+	jw_key(&w, "chunk_size");
+	jw_uint(&w, m->chunk_size);
+	jw_kstr(&w, "created_at", m->created_at);
+	jw_key(&w, "files");
+	jw_arr(&w);
+	for (k = 0; k < MANIFEST_NFILES; k++) {
+		const struct mfile *f = &m->files[k];
+		uint64_t i;
+
+		jw_obj(&w);
+		jw_kstr(&w, "name", f->name);
+		jw_key(&w, "size");
+		jw_uint(&w, f->size);
+		jw_kint(&w, "mode", f->mode);
+		jw_key(&w, "chunks");
+		jw_arr(&w);
+		for (i = 0; i < f->nchunks; i++) {
+			if (f->chunks[i].zero) {
+				jw_null(&w);
+				continue;
+			}
+			sha256_hex(f->chunks[i].sha, hx);
+			jw_str(&w, hx);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	if (!jw_text(&w)) {
+		jw_free(&w);
+		fail("out of memory");
+		return NULL;
+	}
+	s = strdup(jw_text(&w));
+	jw_free(&w);
+	if (!s)
+		fail("out of memory");
+	return s;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+manifest_hex(const char *s, size_t n, unsigned char out[SHA256_LEN])
+{
+	size_t i;
+
+	if (n != SHA256_HEX_LEN)
+		return -1;
+	for (i = 0; i < SHA256_LEN; i++) {
+		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+
+		if (a < 0 || b < 0)
+			return -1;
+		out[i] = (unsigned char)(a << 4 | b);
+	}
+	return 0;
+}
+
+static int
+bad(struct manifest *m, const char *why)
+{
+	manifest_free(m);
+	return fail("manifest is damaged: %s", why);
+}
+
+static int
+get_u64(const char *js, const struct json_tok *t, int obj, const char *key, uint64_t *v)
+{
+	int64_t x;
+	int i = json_get(js, t, obj, key);
+
+	if (i < 0 || json_int(js, t, i, &x) < 0 || x < 0)
+		return -1;
+	*v = (uint64_t)x;
+	return 0;
+}
+
+/* One file object at token fi. */
+static int
+parse_file(const char *js, const struct json_tok *t, int fi, struct manifest *m, int seen[])
+{
+	char name[32];
+	uint64_t size, mode, i, n;
+	int k, nt, arr;
+	struct mfile *f;
+
+	if (t[fi].type != JSON_OBJECT)
+		return bad(m, "a files entry is not an object");
+	nt = json_get(js, t, fi, "name");
+	if (nt < 0 || json_str(js, t, nt, name, sizeof name) < 0)
+		return bad(m, "a file has no name");
+	for (k = 0; k < MANIFEST_NFILES; k++)
+		if (strcmp(name, manifest_files[k]) == 0)
+			break;
+	if (k == MANIFEST_NFILES)
+		return bad(m, "unknown file name (expected vmstate, mem, rootfs.ext4)");
+	if (seen[k]++)
+		return bad(m, "a file is listed twice");
+	if (get_u64(js, t, fi, "size", &size) < 0 || get_u64(js, t, fi, "mode", &mode) < 0)
+		return bad(m, "a file lacks a valid size or mode");
+	if (mode > 0777)
+		return bad(m, "a file mode is out of range");
+	arr = json_get(js, t, fi, "chunks");
+	if (arr < 0 || t[arr].type != JSON_ARRAY)
+		return bad(m, "a file has no chunks array");
+	n = (uint64_t)t[arr].size;
+	if (n != nchunks_of(size, m->chunk_size))
+		return bad(m, "a file's size does not match its chunk count");
+	f = &m->files[k];
+	f->name = manifest_files[k];
+	f->size = size;
+	f->mode = (unsigned)mode;
+	f->nchunks = n;
+	f->chunks = calloc(n ? n : 1, sizeof *f->chunks);
+	if (!f->chunks) {
+		manifest_free(m);
+		return fail("out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		const struct json_tok *e = &t[arr + 1 + (int)i];
+
+		if (e->type == JSON_NULL) {
+			f->chunks[i].zero = 1;
+			continue;
+		}
+		if (e->type != JSON_STRING || manifest_hex(js + e->start,
+		    (size_t)(e->end - e->start), f->chunks[i].sha) < 0)
+			return bad(m, "a chunk name is not 64 lower-case hex digits");
+	}
+	return 0;
+}
+
+int
+manifest_parse(const char *js, size_t len, struct manifest *m)
+{
+	struct json_tok *t;
+	int nt, r, i, k, files, seen[MANIFEST_NFILES] = { 0 };
+	int64_t fmtv;
+	size_t ntok;
+
+	memset(m, 0, sizeof *m);
+	if (len > MANIFEST_MAX_BYTES)
+		return fail("manifest is damaged: larger than %u bytes", MANIFEST_MAX_BYTES);
+	/* every token of a valid manifest takes at least 4 bytes ("null,"
+	 * is 5); a denser text is refused as too many tokens */
+	ntok = len / 4 + 64;
+	t = calloc(ntok, sizeof *t);
+	if (!t)
+		return fail("out of memory");
+	nt = json_parse(js, len, t, (int)ntok, NULL);
+	if (nt < 0) {
+		r = fail("manifest is damaged: %s", json_strerror(nt));
+		goto out;
+	}
+	r = -1;
+	if (t[0].type != JSON_OBJECT) {
+		bad(m, "not a JSON object");
+		goto out;
+	}
+	i = json_get(js, t, 0, "format");
+	if (i < 0 || json_int(js, t, i, &fmtv) < 0 || fmtv != MANIFEST_FORMAT) {
+		bad(m, "unsupported format (expected 1)");
+		goto out;
+	}
+	i = json_get(js, t, 0, "name");
+	if (i < 0 || json_str(js, t, i, m->name, sizeof m->name) < 0 ||
+	    name_check(m->name, "snapshot name") < 0) {
+		bad(m, "bad snapshot name");
+		goto out;
+	}
+	i = json_get(js, t, 0, "created_at");
+	if (i >= 0 && json_str(js, t, i, m->created_at, sizeof m->created_at) < 0) {
+		bad(m, "bad created_at");
+		goto out;
+	}
+	if (get_u64(js, t, 0, "chunk_size", &m->chunk_size) < 0 ||
+	    m->chunk_size < MANIFEST_MIN_CHUNK || m->chunk_size > MANIFEST_MAX_CHUNK) {
+		bad(m, "chunk_size missing or out of range");
+		goto out;
+	}
+	files = json_get(js, t, 0, "files");
+	if (files < 0 || t[files].type != JSON_ARRAY || t[files].size != MANIFEST_NFILES) {
+		bad(m, "files must list vmstate, mem and rootfs.ext4");
+		goto out;
+	}
+	for (k = 0, i = files + 1; k < MANIFEST_NFILES; k++, i = json_next(t, i))
+		if (parse_file(js, t, i, m, seen) < 0)
+			goto out;
+	r = 0;
+out:
+	free(t);
+	return r;
+}

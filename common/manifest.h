@@ -1,0 +1,71 @@
+/* manifest: the remote (S3) snapshot format, see fcsnap-s3(5).
+ *
+ *   <prefix>/chunks/<sha256hex>            one chunk (content-addressed)
+ *   <prefix>/snapshots/<name>/meta.json     the snapshot's meta.json
+ *   <prefix>/snapshots/<name>/manifest      written last:
+ *   {"format":1,"name":"py","chunk_size":4194304,"created_at":"...Z",
+ *    "files":[{"name":"vmstate","size":N,"mode":384,"chunks":["<hex>",null,..]},
+ *             {"name":"mem",...},{"name":"rootfs.ext4",...}]}
+ * Chunk i of a file covers [i*chunk_size, min(size, (i+1)*chunk_size));
+ * null marks an all-zero chunk (never stored). A file has exactly
+ * ceil(size / chunk_size) chunks.
+ *
+ * Parsing validates everything a hostile manifest could abuse: the three
+ * file names exactly once each (no paths), sizes consistent with the chunk
+ * counts, chunk_size in [MANIFEST_MIN_CHUNK, MANIFEST_MAX_CHUNK], hex
+ * well-formed, mode within 0777, the text at most MANIFEST_MAX_BYTES.
+ */
+#ifndef FCSNAP_MANIFEST_H
+#define FCSNAP_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sha256.h"
+
+#define MANIFEST_FORMAT      1
+#define MANIFEST_NFILES      3
+#define MANIFEST_MIN_CHUNK   (64ULL * 1024)
+#define MANIFEST_MAX_CHUNK   (1ULL << 30)
+#define MANIFEST_DEF_CHUNK   (4ULL << 20)
+#define MANIFEST_MAX_BYTES   (16u << 20)
+
+/* The files of a snapshot that travel as chunks, in manifest order. */
+extern const char *const manifest_files[MANIFEST_NFILES];
+
+struct mchunk {
+	unsigned char sha[SHA256_LEN];
+	int zero;               /* all-zero: not stored, sha unused */
+};
+
+struct mfile {
+	const char *name;       /* one of manifest_files (static) */
+	uint64_t size;
+	unsigned mode;          /* permission bits */
+	uint64_t nchunks;
+	struct mchunk *chunks;
+};
+
+struct manifest {
+	char name[64];
+	char created_at[32];
+	uint64_t chunk_size;
+	struct mfile files[MANIFEST_NFILES];    /* in manifest_files order */
+};
+
+/* Zero m and set chunk_size, nchunks from sizes; allocates chunk arrays
+ * (all marked zero). 0 or -1. */
+int manifest_init(struct manifest *m, const char *name, uint64_t chunk_size,
+    const uint64_t sizes[MANIFEST_NFILES], const unsigned modes[MANIFEST_NFILES]);
+void manifest_free(struct manifest *m);
+/* Length of chunk i of f. */
+uint64_t manifest_chunk_len(const struct manifest *m, const struct mfile *f, uint64_t i);
+/* Render as JSON (malloc'd, NUL-terminated) or NULL + message. */
+char *manifest_write(const struct manifest *m);
+/* Parse and validate; m is zeroed first and freed on failure. -1 with
+ * "manifest is damaged: <reason>". */
+int manifest_parse(const char *js, size_t len, struct manifest *m);
+/* 64 lower-case hex digits -> digest. 0 or -1. */
+int manifest_hex(const char *s, size_t n, unsigned char out[SHA256_LEN]);
+
+#endif

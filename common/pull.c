@@ -1,0 +1,780 @@
+/* pull: fetch a snapshot from S3 into the local store (see pull.h). */
+#include "pull.h"
+
+#include "manifest.h"
+#include "meta.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define META_MAX (1u << 20)
+#define NONE ((size_t)-1)
+
+struct pos {                    /* one non-zero chunk position */
+	unsigned char sha[SHA256_LEN];
+	int f;
+	uint64_t i;
+	int done;
+};
+
+struct pull {
+	struct remote *r;
+	const struct store *s;
+	const struct pull_opts *o;
+	struct pull_stats *st;
+	const char *name, *target;
+	struct manifest m;
+	char *mtext, *metatext;
+	size_t mlen, metalen;
+	char dir[PATH_MAX];
+	int fds[MANIFEST_NFILES];
+	int jfd;
+	struct pos *pos;
+	size_t npos, ndone;
+	size_t *idx[MANIFEST_NFILES];   /* chunk -> pos index or NONE */
+	unsigned char *buf;
+	int local_err;                  /* a local write failed: drop the dir */
+	int resumed;                    /* files come from an interrupted pull */
+};
+
+static int
+cmp_pos(const void *a, const void *b)
+{
+	return memcmp(a, b, SHA256_LEN);
+}
+
+static off_t
+pos_off(const struct pull *p, const struct pos *q)
+{
+	return (off_t)(q->i * p->m.chunk_size);
+}
+
+static uint64_t
+pos_len(const struct pull *p, const struct pos *q)
+{
+	return manifest_chunk_len(&p->m, &p->m.files[q->f], q->i);
+}
+
+/* ---- fetching the manifest and meta.json ---------------------------- */
+
+static int
+get_text(struct pull *p, const char *file, size_t max, char **out, size_t *n)
+{
+	char *key = remote_key(p->r, "snapshots", p->name, file);
+	int r;
+
+	if (!key)
+		return -1;
+	r = s3_get_mem(&p->r->c, key, max, out, n);
+	if (r > 0)
+		fail("no snapshot named %s at %s (no %s object): push it first, or check "
+		    "the URL", p->name, p->r->url, file);
+	free(key);
+	return r == 0 ? 0 : -1;
+}
+
+static int
+fetch_manifest(struct pull *p)
+{
+	if (get_text(p, "manifest", MANIFEST_MAX_BYTES, &p->mtext, &p->mlen) < 0)
+		return -1;
+	if (manifest_parse(p->mtext, p->mlen, &p->m) < 0)
+		return fail("snapshot %s at %s: %s", p->name, p->r->url, errmsg());
+	return get_text(p, "meta.json", META_MAX, &p->metatext, &p->metalen);
+}
+
+/* The positions of every non-zero chunk, sorted by hash, and the index
+ * from (file, chunk) to position. */
+static int
+build_positions(struct pull *p)
+{
+	size_t n = 0, k;
+	uint64_t i;
+	int f;
+
+	for (f = 0; f < MANIFEST_NFILES; f++)
+		for (i = 0; i < p->m.files[f].nchunks; i++)
+			n += !p->m.files[f].chunks[i].zero;
+	p->pos = calloc(n ? n : 1, sizeof *p->pos);
+	if (!p->pos)
+		return fail("out of memory");
+	for (f = 0; f < MANIFEST_NFILES; f++) {
+		const struct mfile *mf = &p->m.files[f];
+
+		p->st->total += mf->nchunks;
+		for (i = 0; i < mf->nchunks; i++) {
+			if (mf->chunks[i].zero) {
+				p->st->zero++;
+				continue;
+			}
+			memcpy(p->pos[p->npos].sha, mf->chunks[i].sha, SHA256_LEN);
+			p->pos[p->npos].f = f;
+			p->pos[p->npos].i = i;
+			p->npos++;
+		}
+	}
+	qsort(p->pos, p->npos, sizeof *p->pos, cmp_pos);
+	for (f = 0; f < MANIFEST_NFILES; f++) {
+		size_t nc = p->m.files[f].nchunks;
+
+		p->idx[f] = malloc((nc ? nc : 1) * sizeof **p->idx);
+		if (!p->idx[f])
+			return fail("out of memory");
+		for (k = 0; k < nc; k++)
+			p->idx[f][k] = NONE;
+	}
+	for (k = 0; k < p->npos; k++)
+		p->idx[p->pos[k].f][p->pos[k].i] = k;
+	return 0;
+}
+
+/* ---- writing chunks --------------------------------------------------- */
+
+static int
+journal(struct pull *p, const struct pos *q)
+{
+	char line[64];
+	int n = snprintf(line, sizeof line, "%d %llu\n", q->f, (unsigned long long)q->i);
+
+	if (write_all(p->jfd, line, (size_t)n) < 0) {
+		p->local_err = 1;
+		return fail_errno("writing the journal in %s", p->dir);
+	}
+	return 0;
+}
+
+#define BLK 4096
+
+static int
+zero_blk(const unsigned char *b, size_t n)
+{
+	return b[0] == 0 && memcmp(b, b + 1, n - 1) == 0;
+}
+
+/* Write [data, data+len) at off, leaving all-zero 4 KiB blocks as holes:
+ * skipped in a fresh file, punched in a resumed one (which may hold a
+ * torn write there). */
+static int
+write_sparse(struct pull *p, int fd, const unsigned char *data, size_t len, off_t off)
+{
+	size_t k = 0;
+
+	while (k < len) {
+		size_t n = len - k < BLK ? len - k : BLK, e = k + n;
+		int z = zero_blk(data + k, n);
+
+		while (e < len) {
+			size_t m = len - e < BLK ? len - e : BLK;
+
+			if (zero_blk(data + e, m) != z)
+				break;
+			e += m;
+		}
+		if (!z) {
+			if (pwrite(fd, data + k, e - k, off + (off_t)k) != (ssize_t)(e - k))
+				return -1;
+		} else if (p->resumed && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    off + (off_t)k, (off_t)(e - k)) < 0) {
+			if (pwrite(fd, data + k, e - k, off + (off_t)k) != (ssize_t)(e - k))
+				return -1;
+		}
+		k = e;
+	}
+	return 0;
+}
+
+static int
+put_chunk(struct pull *p, struct pos *q, const void *data)
+{
+	uint64_t len = pos_len(p, q);
+
+	errno = ENOSPC;
+	if (write_sparse(p, p->fds[q->f], data, (size_t)len, pos_off(p, q)) < 0) {
+		p->local_err = 1;
+		return fail_errno("writing %s at offset %lld into %s",
+		    p->m.files[q->f].name, (long long)pos_off(p, q), p->dir);
+	}
+	q->done = 1;
+	p->ndone++;
+	return journal(p, q);
+}
+
+/* The group of positions sharing q's hash: [*a, *b). */
+static void
+group(const struct pull *p, size_t k, size_t *a, size_t *b)
+{
+	size_t i = k, j = k + 1;
+
+	while (i > 0 && !memcmp(p->pos[i - 1].sha, p->pos[k].sha, SHA256_LEN))
+		i--;
+	while (j < p->npos && !memcmp(p->pos[j].sha, p->pos[k].sha, SHA256_LEN))
+		j++;
+	*a = i;
+	*b = j;
+}
+
+/* Write data to every position of group [a, b) not yet done; the count
+ * goes to *first for the first one, *rest for the others. */
+static int
+fill_group(struct pull *p, size_t a, size_t b, const void *data,
+    uint64_t *first, uint64_t *rest)
+{
+	size_t k;
+	int n = 0;
+
+	for (k = a; k < b; k++) {
+		if (p->pos[k].done)
+			continue;
+		if (put_chunk(p, &p->pos[k], data) < 0)
+			return -1;
+		(*(n++ ? rest : first))++;
+	}
+	return 0;
+}
+
+/* Read len bytes at off from fd and check they hash to sha. 1 match,
+ * 0 no match, -1 read error. */
+static int
+read_check(struct pull *p, int fd, off_t off, uint64_t len, const unsigned char *sha)
+{
+	unsigned char d[SHA256_LEN];
+
+	if (pread(fd, p->buf, len, off) != (ssize_t)len)
+		return 0;
+	sha256(p->buf, len, d);
+	return memcmp(d, sha, SHA256_LEN) == 0;
+}
+
+/* ---- the partial dir ------------------------------------------------- */
+
+static int
+same_manifest(struct pull *p)
+{
+	char path[PATH_MAX];
+	size_t n;
+	char *old;
+	int same;
+
+	if (path_join(path, sizeof path, p->dir, "manifest") < 0)
+		return 0;
+	old = read_file(path, MANIFEST_MAX_BYTES, &n);
+	same = old && n == p->mlen && memcmp(old, p->mtext, n) == 0;
+	free(old);
+	return same;
+}
+
+/* Open the files of an interrupted pull of the same manifest. 1 resumed,
+ * 0 not resumable. */
+static int
+open_resume(struct pull *p)
+{
+	struct stat sb;
+	char path[PATH_MAX];
+	int f, dfd;
+
+	if (!same_manifest(p))
+		return 0;
+	dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return 0;
+	for (f = 0; f < MANIFEST_NFILES; f++) {
+		p->fds[f] = openat(dfd, manifest_files[f], O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (p->fds[f] < 0 || fstat(p->fds[f], &sb) < 0 || !S_ISREG(sb.st_mode) ||
+		    (uint64_t)sb.st_size != p->m.files[f].size) {
+			close(dfd);
+			return 0;
+		}
+	}
+	close(dfd);
+	if (path_join(path, sizeof path, p->dir, "journal") < 0)
+		return 0;
+	p->jfd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	return p->jfd >= 0;
+}
+
+static void
+close_files(struct pull *p)
+{
+	int f;
+
+	for (f = 0; f < MANIFEST_NFILES; f++) {
+		if (p->fds[f] >= 0)
+			close(p->fds[f]);
+		p->fds[f] = -1;
+	}
+	if (p->jfd >= 0)
+		close(p->jfd);
+	p->jfd = -1;
+}
+
+static int
+create_fresh(struct pull *p)
+{
+	char path[PATH_MAX];
+	int f;
+
+	close_files(p);
+	if (rm_rf(p->dir) < 0)
+		return -1;
+	if (mkdir(p->dir, 0700) < 0)
+		return fail_errno("creating %s", p->dir);
+	for (f = 0; f < MANIFEST_NFILES; f++) {
+		if (path_join(path, sizeof path, p->dir, manifest_files[f]) < 0)
+			return -1;
+		p->fds[f] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (p->fds[f] < 0)
+			return fail_errno("creating %s", path);
+		if (ftruncate(p->fds[f], (off_t)p->m.files[f].size) < 0) {
+			p->local_err = 1;
+			return fail_errno("sizing %s to %llu bytes", path,
+			    (unsigned long long)p->m.files[f].size);
+		}
+	}
+	if (path_join(path, sizeof path, p->dir, "manifest") < 0)
+		return -1;
+	if (write_file_atomic(path, p->mtext, p->mlen, 0600) < 0) {
+		p->local_err = 1;
+		return -1;
+	}
+	if (path_join(path, sizeof path, p->dir, "journal") < 0)
+		return -1;
+	p->jfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (p->jfd < 0)
+		return fail_errno("creating %s", path);
+	return 0;
+}
+
+/* Check every journaled chunk of a resumed pull; keep those that hash right. */
+static int
+verify_journal(struct pull *p)
+{
+	char path[PATH_MAX], *j, *line, *next;
+	size_t n;
+
+	if (path_join(path, sizeof path, p->dir, "journal") < 0)
+		return -1;
+	j = read_file(path, 64u << 20, &n);
+	if (!j)
+		return 0;
+	for (line = j; line && *line; line = next) {
+		unsigned long long ci;
+		int f, used = 0;
+		size_t k;
+
+		next = strchr(line, '\n');
+		if (!next)
+			break;          /* a torn last line */
+		*next++ = 0;
+		if (sscanf(line, "%d %llu%n", &f, &ci, &used) != 2 || line[used] ||
+		    f < 0 || f >= MANIFEST_NFILES || ci >= p->m.files[f].nchunks)
+			continue;
+		k = p->idx[f][ci];
+		if (k == NONE || p->pos[k].done)
+			continue;
+		if (read_check(p, p->fds[f], pos_off(p, &p->pos[k]), pos_len(p, &p->pos[k]),
+		    p->pos[k].sha) == 1) {
+			p->pos[k].done = 1;
+			p->ndone++;
+			p->st->resumed++;
+		}
+	}
+	free(j);
+	return 0;
+}
+
+/* Copy each chunk already done to the other positions of its hash. */
+static int
+spread_done(struct pull *p)
+{
+	size_t a, b, k;
+
+	for (a = 0; a < p->npos; a = b) {
+		size_t src = NONE, todo = 0;
+
+		group(p, a, &a, &b);
+		for (k = a; k < b; k++) {
+			if (p->pos[k].done && src == NONE)
+				src = k;
+			todo += !p->pos[k].done;
+		}
+		if (src == NONE || !todo)
+			continue;
+		if (read_check(p, p->fds[p->pos[src].f], pos_off(p, &p->pos[src]),
+		    pos_len(p, &p->pos[src]), p->pos[src].sha) != 1)
+			return fail("chunk at offset %lld of %s in %s changed while pulling",
+			    (long long)pos_off(p, &p->pos[src]), p->m.files[p->pos[src].f].name, p->dir);
+		if (fill_group(p, a, b, p->buf, &p->st->duplicate, &p->st->duplicate) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- reuse from the current local snapshot --------------------------- */
+
+static int
+reuse_file(struct pull *p, int dfd, const char *file)
+{
+	struct stat sb;
+	uint64_t off, len, cs = p->m.chunk_size;
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
+		return 0;
+	}
+	for (off = 0; off < (uint64_t)sb.st_size && p->ndone < p->npos; off += cs) {
+		struct pos key, *q;
+		off_t d;
+		size_t a, b;
+
+		if (remote_stop)
+			break;
+		len = (uint64_t)sb.st_size - off < cs ? (uint64_t)sb.st_size - off : cs;
+		d = lseek(fd, (off_t)off, SEEK_DATA);
+		if (d < 0)
+			break;                  /* only holes from here */
+		if ((uint64_t)d >= off + len) {
+			off = ((uint64_t)d / cs) * cs - cs;     /* skip to the data */
+			continue;
+		}
+		if (pread(fd, p->buf, len, (off_t)off) != (ssize_t)len)
+			break;
+		sha256(p->buf, len, key.sha);
+		q = bsearch(&key, p->pos, p->npos, sizeof *p->pos, cmp_pos);
+		if (!q)
+			continue;
+		group(p, (size_t)(q - p->pos), &a, &b);
+		if (pos_len(p, &p->pos[a]) != len)
+			continue;
+		if (fill_group(p, a, b, p->buf, &p->st->reused_local, &p->st->reused_local) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+reuse_local(struct pull *p)
+{
+	int dfd, f, r = 0;
+
+	if (p->ndone == p->npos || !store_has(p->s, p->target))
+		return 0;
+	dfd = store_open_snap(p->s, p->target);
+	if (dfd < 0)
+		return 0;
+	for (f = 0; f < MANIFEST_NFILES && r == 0; f++)
+		r = reuse_file(p, dfd, manifest_files[f]);
+	close(dfd);
+	return r;
+}
+
+/* ---- downloads ------------------------------------------------------- */
+
+struct slot {
+	struct s3_req req;
+	struct s3_result res;
+	char *key;
+	size_t a, b;            /* the group */
+	int busy;
+};
+
+static int
+start_get(struct pull *p, struct s3_pool *pool, struct slot *s, size_t a, size_t b)
+{
+	struct s3_req init = S3_REQ_INIT;
+	char hx[SHA256_HEX_LEN + 1];
+
+	sha256_hex(p->pos[a].sha, hx);
+	s->key = remote_key(p->r, "chunks", hx, NULL);
+	if (!s->key)
+		return -1;
+	s->a = a;
+	s->b = b;
+	s->req = init;
+	s->req.key = s->key;
+	s->req.mem_max = (size_t)pos_len(p, &p->pos[a]);
+	s->req.hash_body = 1;
+	s->req.udata = s;
+	memset(&s->res, 0, sizeof s->res);
+	s->busy = 1;
+	return s3_pool_start(pool, &s->req, &s->res);
+}
+
+static int
+got_chunk(struct pull *p, struct slot *s)
+{
+	const struct pos *q = &p->pos[s->a];
+	char hx[SHA256_HEX_LEN + 1];
+	uint64_t len = pos_len(p, q);
+
+	sha256_hex(q->sha, hx);
+	if (!s->res.ok && s->res.not_found)
+		return fail("chunk %s of %s at offset %lld is missing on the server "
+		    "(%s): push the snapshot again", hx, p->m.files[q->f].name,
+		    (long long)pos_off(p, q), s->key);
+	if (!s->res.ok)
+		return fail("%s", s->res.err);
+	if (s->res.body_len != len || memcmp(s->res.sha256, q->sha, SHA256_LEN) != 0)
+		return fail("chunk %s of %s at offset %lld is corrupt on the server "
+		    "(%s); nothing was published", hx, p->m.files[q->f].name,
+		    (long long)pos_off(p, q), s->key);
+	p->st->bytes += len;
+	return fill_group(p, s->a, s->b, s->res.body, &p->st->downloaded, &p->st->duplicate);
+}
+
+/* The groups still to fetch. */
+static size_t
+todo_groups(struct pull *p, size_t **out, uint64_t *bytes)
+{
+	size_t a, b, n = 0, *v = malloc((p->npos ? p->npos : 1) * sizeof *v);
+
+	*bytes = 0;
+	if (!v)
+		return NONE;
+	for (a = 0; a < p->npos; a = b) {
+		group(p, a, &a, &b);
+		if (!p->pos[a].done) {
+			v[n++] = a;
+			*bytes += pos_len(p, &p->pos[a]);
+		}
+	}
+	*out = v;
+	return n;
+}
+
+static int
+download(struct pull *p)
+{
+	struct slot *slots;
+	struct s3_pool *pool;
+	struct progress pr;
+	size_t *todo, nt, next = 0, a, b;
+	uint64_t bytes;
+	char what[96];
+	int k, r = 0, jobs = p->o->jobs;
+
+	nt = todo_groups(p, &todo, &bytes);
+	if (nt == NONE)
+		return fail("out of memory");
+	slots = calloc((size_t)jobs, sizeof *slots);
+	pool = slots ? s3_pool_new(&p->r->c, jobs) : NULL;
+	if (!pool) {
+		free(slots);
+		free(todo);
+		return slots ? -1 : fail("out of memory");
+	}
+	snprintf(what, sizeof what, "pull %s", p->name);
+	progress_init(&pr, what, bytes, p->o->verbose);
+	while (next < nt || s3_pool_running(pool)) {
+		struct s3_req *done;
+		struct slot *s;
+
+		for (k = 0; k < jobs && next < nt && !remote_stop; k++) {
+			if (slots[k].busy)
+				continue;
+			group(p, todo[next], &a, &b);
+			next++;
+			if (start_get(p, pool, &slots[k], a, b) < 0) {
+				r = -1;
+				goto out;
+			}
+		}
+		if (remote_stop) {
+			r = fail("interrupted; nothing was published; the partial pull in %s "
+			    "is kept and the next pull resumes it", p->dir);
+			goto out;
+		}
+		if (s3_pool_wait_for(pool, &done, 200) < 0) {
+			r = -1;
+			goto out;
+		}
+		progress_draw(&pr, 0);
+		if (!done)
+			continue;
+		s = done->udata;
+		s->busy = 0;
+		r = got_chunk(p, s);
+		progress_add(&pr, pos_len(p, &p->pos[s->a]));
+		s3_result_free(&s->res);
+		free(s->key);
+		s->key = NULL;
+		if (r < 0)
+			goto out;
+	}
+out:
+	progress_end(&pr);
+	s3_pool_free(pool);
+	for (k = 0; k < jobs; k++)
+		if (slots[k].busy) {
+			s3_result_free(&slots[k].res);
+			free(slots[k].key);
+		}
+	free(slots);
+	free(todo);
+	return r;
+}
+
+/* ---- finishing ------------------------------------------------------- */
+
+static int
+finish(struct pull *p)
+{
+	struct meta mt;
+	char path[PATH_MAX];
+	int f;
+
+	for (f = 0; f < MANIFEST_NFILES; f++)
+		if (fchmod(p->fds[f], p->m.files[f].mode) < 0 || fsync(p->fds[f]) < 0) {
+			p->local_err = errno == ENOSPC || errno == EIO;
+			return fail_errno("saving %s in %s", manifest_files[f], p->dir);
+		}
+	close_files(p);
+	if (path_join(path, sizeof path, p->dir, "meta.json") < 0)
+		return -1;
+	if (write_file_atomic(path, p->metatext, p->metalen, 0644) < 0) {
+		p->local_err = 1;
+		return -1;
+	}
+	meta_init(&mt);
+	if (meta_read(p->dir, &mt) < 0) {
+		meta_free(&mt);
+		return fail("snapshot %s at %s: meta.json is damaged: %s", p->name,
+		    p->r->url, meta_reason());
+	}
+	snprintf(mt.name, sizeof mt.name, "%s", p->target);
+	if (meta_stat_files(&mt, p->dir) < 0 || meta_write(p->dir, &mt) < 0) {
+		meta_free(&mt);
+		p->local_err = 1;
+		return -1;
+	}
+	meta_free(&mt);
+	if (path_join(path, sizeof path, p->dir, "journal") < 0 || unlink(path) < 0 ||
+	    path_join(path, sizeof path, p->dir, "manifest") < 0 || unlink(path) < 0)
+		return fail_errno("cleaning %s", p->dir);
+	return store_publish(p->s, p->target, p->dir);
+}
+
+static int
+run(struct pull *p, int only_missing)
+{
+	char snaps[PATH_MAX], base[96];
+
+	if (fetch_manifest(p) < 0 || build_positions(p) < 0)
+		return -1;
+	if (store_sub(p->s, "snapshots", snaps, sizeof snaps) < 0 ||
+	    fmt(base, sizeof base, ".pull-%s", p->target) < 0 ||
+	    path_join(p->dir, sizeof p->dir, snaps, base) < 0)
+		return -1;
+	if (only_missing && store_has(p->s, p->target))
+		return 1;
+	p->buf = malloc(p->m.chunk_size);
+	if (!p->buf)
+		return fail("out of memory");
+	if (open_resume(p)) {
+		p->resumed = 1;
+		if (verify_journal(p) < 0)
+			return -1;
+	} else if (create_fresh(p) < 0) {
+		return -1;
+	}
+	if (spread_done(p) < 0 || reuse_local(p) < 0 || download(p) < 0)
+		return -1;
+	return finish(p);
+}
+
+static int
+pull_locked(struct remote *r, const struct store *s, const char *name,
+    const struct pull_opts *o, struct pull_stats *st, int only_missing)
+{
+	struct pull_opts def = PULL_OPTS_INIT;
+	struct pull p;
+	int64_t t0 = now_ms();
+	int lock, ret, f;
+
+	if (!o)
+		o = &def;
+	memset(st, 0, sizeof *st);
+	memset(&p, 0, sizeof p);
+	p.r = r;
+	p.s = s;
+	p.o = o;
+	p.st = st;
+	p.name = name;
+	p.target = o->as ? o->as : name;
+	p.jfd = -1;
+	for (f = 0; f < MANIFEST_NFILES; f++)
+		p.fds[f] = -1;
+	if (name_check(name, "snapshot name") < 0 || name_check(p.target, "snapshot name") < 0)
+		return -1;
+	if (store_prepare(s) < 0)
+		return -1;
+	lock = store_lock_timeout(s, p.target, o->lock_timeout_ms);
+	if (lock < 0)
+		return -1;
+	ret = run(&p, only_missing);
+	close_files(&p);
+	if (ret < 0 && p.local_err) {
+		char msg[1024];
+
+		snprintf(msg, sizeof msg, "%s", errmsg());
+		rm_rf(p.dir);
+		fail("%s; the partial pull was removed and the local snapshot %s is "
+		    "unchanged", msg, p.target);
+	}
+	store_unlock(lock);
+	free(p.buf);
+	free(p.pos);
+	for (f = 0; f < MANIFEST_NFILES; f++)
+		free(p.idx[f]);
+	free(p.mtext);
+	free(p.metatext);
+	manifest_free(&p.m);
+	st->seconds = (double)(now_ms() - t0) / 1000.0;
+	return ret < 0 ? -1 : 0;
+}
+
+int
+pull_snapshot(struct remote *r, const struct store *s, const char *name,
+    const struct pull_opts *o, struct pull_stats *st)
+{
+	return pull_locked(r, s, name, o, st, 0);
+}
+
+int
+pull_if_missing(const struct store *s, const char *name, const char *url)
+{
+	struct pull_stats st;
+	struct remote r;
+	char *u = NULL;
+	int ret;
+
+	if (store_has(s, name))
+		return 0;
+	if (!url)
+		url = getenv("FCSNAP_REMOTE");
+	if (!url || !*url)
+		return fail("no snapshot named %s in %s/snapshots: create it with "
+		    "fc-snap-create -l %s (or set FCSNAP_REMOTE or pass --remote to pull it)",
+		    name, s->root, name);
+	if (remote_resolve(url, NULL, NULL, &u) < 0 || remote_open(&r, u, NULL) < 0) {
+		free(u);
+		return -1;
+	}
+	warnmsg("snapshot %s is not here: pulling it from %s", name, r.url);
+	ret = pull_locked(&r, s, name, NULL, &st, 1);
+	remote_close(&r);
+	free(u);
+	return ret;
+}

@@ -1,0 +1,60 @@
+/* pull: fetch a snapshot from S3 into the local store (fc-snap-pull, and
+ * the on-demand pull of fc-snap-restore and fc-exec).  Format: manifest.h.
+ *
+ *   1. GET <prefix>/snapshots/<name>/manifest (validated) and meta.json.
+ *   2. Take the local lock of the target name (waiting up to lock_timeout).
+ *   3. Work in snapshots/.pull-<target>/ (files at full size, sparse):
+ *      if it holds a previous pull of the same manifest (its "manifest"
+ *      copy is identical), every chunk listed in its "journal" is checked
+ *      against its hash and kept; otherwise it starts afresh.
+ *   4. Every non-zero chunk of the current local snapshot <target> is
+ *      hashed; a needed chunk found there (at any offset) is copied.
+ *   5. The rest is downloaded in parallel (each distinct chunk once), its
+ *      SHA-256 and length verified before it is written (pwrite at its
+ *      offsets) and journaled.  Zero chunks stay holes.
+ *   6. fsync, meta.json (the remote one, renamed to <target> and with local
+ *      disk usage), then store_publish: one atomic rename.
+ * Failures publish nothing.  A corrupt chunk: "chunk <hex> of <file> at
+ * offset N is corrupt on the server".  An interrupted or failed transfer
+ * keeps .pull-<target> for the next pull to resume; a local write failure
+ * (disk full) removes it, since it holds the space the user needs.
+ */
+#ifndef FCSNAP_PULL_H
+#define FCSNAP_PULL_H
+
+#include <stdint.h>
+
+#include "remote.h"
+#include "store.h"
+
+struct pull_opts {
+	const char *as;                 /* local name; NULL = the remote name */
+	int jobs;                       /* parallel downloads (1..64) */
+	int verbose;                    /* progress even without a terminal */
+	long long lock_timeout_ms;      /* < 0: wait forever */
+};
+#define PULL_OPTS_INIT { NULL, 8, 0, -1 }
+
+struct pull_stats {
+	uint64_t total;                 /* chunk positions in all files */
+	uint64_t downloaded;            /* distinct chunks fetched */
+	uint64_t reused_local;          /* positions copied from the old local snapshot */
+	uint64_t resumed;               /* positions kept from an interrupted pull */
+	uint64_t duplicate;             /* positions copied from another of this pull */
+	uint64_t zero;                  /* all-zero positions (holes) */
+	uint64_t bytes;                 /* bytes downloaded */
+	double seconds;
+};
+
+/* Pull remote snapshot name into the store. 0 or -1 (message). */
+int pull_snapshot(struct remote *r, const struct store *s, const char *name,
+    const struct pull_opts *o, struct pull_stats *st);
+
+/* For fc-snap-restore and fc-exec: make sure snapshot name is in the
+ * store.  Present: 0 at once.  Missing and url (or $FCSNAP_REMOTE) set:
+ * pull it (a line on stderr says so), 0 or -1.  Missing and no remote: -1
+ * with "no snapshot named X in DIR (set FCSNAP_REMOTE or pass --remote to
+ * pull it)". */
+int pull_if_missing(const struct store *s, const char *name, const char *url);
+
+#endif

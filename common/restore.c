@@ -1,0 +1,277 @@
+/* restore: see restore.h.  Hot path: no fsync of the private disk copy,
+ * polling steps of 0.1 ms, no shell. */
+#include "restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "copy.h"
+#include "fc.h"
+#include "fcbin.h"
+#include "pull.h"
+#include "util.h"
+
+void
+restore_init(struct restore *r)
+{
+	memset(r, 0, sizeof *r);
+	meta_init(&r->m);
+	vmm_init(&r->vmm);
+	r->snapfd = -1;
+}
+
+void
+restore_free(struct restore *r)
+{
+	if (r->snapfd >= 0)
+		close(r->snapfd);
+	r->snapfd = -1;
+	vmm_release(&r->vmm);
+	meta_free(&r->m);
+}
+
+double
+restore_ms(int64_t a, int64_t b)
+{
+	return a && b > a ? (double)(b - a) / 1e6 : 0;
+}
+
+int
+restore_ensure_present(const struct store *st, const char *name, const char *remote)
+{
+	if (name_check(name, "snapshot name") < 0)
+		return -1;
+	return pull_if_missing(st, name, remote);
+}
+
+/* ---- checks before anything starts ---- */
+
+static int
+check_file(struct restore *r, const char *name, const char *file,
+    const struct meta_file *want)
+{
+	struct stat sb;
+
+	if (fstatat(r->snapfd, file, &sb, 0) < 0) {
+		if (errno == ENOENT)
+			return fail("snapshot %s is incomplete: %s is missing; create it "
+			    "again or pull it", name, file);
+		return fail_errno("snapshot %s: %s", name, file);
+	}
+	if ((uint64_t)sb.st_size != want->size)
+		return fail("snapshot %s is damaged: %s has %lld bytes, meta.json says "
+		    "%llu; create it again or pull it", name, file,
+		    (long long)sb.st_size, (unsigned long long)want->size);
+	return 0;
+}
+
+static int
+check_version(struct restore *r, const char *name, const char *firecracker)
+{
+	char binver[64];
+
+	if (fcbin_firecracker(&r->st, firecracker, 0, r->fc_bin, sizeof r->fc_bin) < 0)
+		return -1;
+	if (fc_binary_version(r->fc_bin, binver, sizeof binver) < 0)
+		return -1;
+	switch (fc_version_loadable(r->m.fc_version, binver)) {
+	case 1:
+		return 0;
+	case 0:
+		return fail("snapshot %s was made by Firecracker %s; %s is %s and "
+		    "cannot load it: use a %s.x binary (-f) or re-create the snapshot",
+		    name, r->m.fc_version, r->fc_bin, binver, r->m.fc_version);
+	default:
+		return fail("snapshot %s: cannot compare Firecracker versions '%s' "
+		    "(snapshot) and '%s' (%s)", name, r->m.fc_version, binver, r->fc_bin);
+	}
+}
+
+int
+restore_check(struct restore *r, const struct restore_opts *o)
+{
+	char dir[64], vendor[64];
+
+	r->T.start = now_ns();
+	if (store_init(&r->st) < 0 || restore_ensure_present(&r->st, o->name, o->remote) < 0)
+		return -1;
+	r->snapfd = store_open_snap(&r->st, o->name);
+	if (r->snapfd < 0)
+		return -1;
+	if (fmt(dir, sizeof dir, "/proc/self/fd/%d", r->snapfd) < 0)
+		return -1;
+	if (meta_read(dir, &r->m) < 0)
+		return fail("snapshot %s: %s", o->name, meta_reason());
+	if (check_file(r, o->name, "vmstate", &r->m.vmstate) < 0 ||
+	    check_file(r, o->name, "mem", &r->m.mem) < 0 ||
+	    check_file(r, o->name, "rootfs.ext4", &r->m.rootfs) < 0)
+		return -1;
+	if (host_cpu_vendor(vendor, sizeof vendor) < 0)
+		return -1;
+	if (r->m.cpu_vendor[0] && strcmp(vendor, r->m.cpu_vendor))
+		return fail("snapshot %s was made on a %s CPU; this host has %s: "
+		    "re-create it here", o->name, r->m.cpu_vendor, vendor);
+	if (check_version(r, o->name, o->firecracker) < 0)
+		return -1;
+	r->T.check = now_ns();
+	return 0;
+}
+
+/* ---- the restore ---- */
+
+static int
+make_run_dir(struct restore *r, const struct restore_opts *o)
+{
+	char src[64], dst[PATH_MAX];
+	int64_t t = now_ns();
+
+	guard_block();
+	if (vm_create(&r->st, o->id, o->name, &r->vm) < 0) {
+		guard_unblock();
+		return -1;
+	}
+	if (guard_dir(r->vm.dir) < 0) {
+		guard_unblock();
+		return -1;
+	}
+	guard_unblock();
+	r->T.record += now_ns() - t;
+	r->vm.agent_port = r->m.agent_port;
+	/* the snapshot's meta, for fc-exec and fc-snap-create --from-vm */
+	if (path_join(dst, sizeof dst, r->vm.dir, "meta.json") < 0)
+		return -1;
+	linkat(r->snapfd, "meta.json", AT_FDCWD, dst, 0);
+	if (fmt(src, sizeof src, "/proc/self/fd/%d/rootfs.ext4", r->snapfd) < 0 ||
+	    path_join(dst, sizeof dst, r->vm.dir, "rootfs.ext4") < 0)
+		return -1;
+	r->copy_kind = copy_file(src, dst, 0600, 0);
+	if (r->copy_kind < 0)
+		return fail("VM %s: copying the disk of snapshot %s: %s", r->vm.id,
+		    o->name, errmsg());
+	r->T.copy = now_ns();
+	return 0;
+}
+
+static int
+spawn_vmm(struct restore *r, const struct restore_opts *o)
+{
+	struct vmm_opts vo = { 0 };
+	char log[PATH_MAX];
+	int64_t t;
+
+	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
+		return -1;
+	vo.firecracker = r->fc_bin;
+	vo.dir = r->vm.dir;
+	vo.api_sock = r->vm.api_sock;
+	vo.args = r->m.fc_args;
+	vo.nargs = r->m.nfc_args;
+	vo.log = log;
+	vo.detach = 1;
+	vo.timeout_ms = (int)o->timeout_ms;
+	guard_block();
+	if (vmm_spawn(&r->vmm, &vo) < 0) {
+		guard_unblock();
+		return -1;
+	}
+	guard_pid(r->vmm.pid, 1);
+	guard_unblock();
+	t = now_ns();
+	if (vm_set_pid(&r->vm, r->vmm.pid) < 0)
+		return -1;
+	r->T.spawn = now_ns();
+	r->T.record += r->T.spawn - t;
+	if (vmm_wait_ready(&r->vmm, log, (int)o->timeout_ms) < 0)
+		return fail("VM %s: %s", r->vm.id, errmsg());
+	r->T.ready = now_ns();
+	return 0;
+}
+
+static int
+load(struct restore *r, const struct restore_opts *o)
+{
+	struct fc_snapshot_load l = { 0 };
+	char state[64], mem[64], log[PATH_MAX], msg[1024];
+
+	if (fmt(state, sizeof state, "/proc/%ld/fd/%d/vmstate", (long)getpid(), r->snapfd) < 0 ||
+	    fmt(mem, sizeof mem, "/proc/%ld/fd/%d/mem", (long)getpid(), r->snapfd) < 0)
+		return -1;
+	l.snapshot_path = state;
+	l.mem_backend_path = mem;
+	l.mem_backend_type = "File";
+	l.resume_vm = !o->paused;
+	if (fc_snapshot_load(&r->vmm.fc, &l) < 0) {
+		snprintf(msg, sizeof msg, "%s", errmsg());
+		if (path_join(log, sizeof log, r->vm.dir, "log") == 0 &&
+		    vmm_check_wait(&r->vmm, log, 200) < 0)
+			return fail("VM %s: loading snapshot %s: %s (%s)", r->vm.id, o->name,
+			    msg, errmsg());
+		return fail("VM %s: loading snapshot %s: %s", r->vm.id, o->name, msg);
+	}
+	r->T.load = now_ns();
+	return 0;
+}
+
+static int
+hello(struct restore *r, const struct restore_opts *o)
+{
+	char path[108];
+	int fd, dfd;
+
+	if (unix_path_fit(r->vm.vsock, path, sizeof path, &dfd) < 0)
+		return -1;
+	fd = agent_connect(path, r->m.agent_port, (int)o->timeout_ms);
+	if (dfd >= 0)
+		close(dfd);
+	if (fd < 0)
+		return fail("VM %s: the agent did not answer: %s", r->vm.id, errmsg());
+	if (agent_hello(fd, NULL, (int)o->timeout_ms) < 0) {
+		close(fd);
+		return fail("VM %s: agent hello: %s", r->vm.id, errmsg());
+	}
+	close(fd);
+	r->T.agent = now_ns();
+	return 0;
+}
+
+static int
+run_steps(struct restore *r, const struct restore_opts *o)
+{
+	if (make_run_dir(r, o) < 0 || spawn_vmm(r, o) < 0 || load(r, o) < 0)
+		return -1;
+	if (!o->paused && !o->no_hello && hello(r, o) < 0)
+		return -1;
+	return 0;
+}
+
+int
+restore_start(struct restore *r, const struct restore_opts *o)
+{
+	char msg[1024];
+
+	if (run_steps(r, o) == 0)
+		return 0;
+	snprintf(msg, sizeof msg, "%s", errmsg());
+	guard_cleanup();
+	r->vmm.pid = 0;
+	vmm_release(&r->vmm);
+	return fail("%s", msg);
+}
+
+void
+restore_done(struct restore *r)
+{
+	guard_block();
+	guard_pid(0, 0);
+	guard_forget_dir(r->vm.dir);
+	guard_unblock();
+	vmm_release(&r->vmm);
+	if (r->snapfd >= 0)
+		close(r->snapfd);
+	r->snapfd = -1;
+}

@@ -1,0 +1,92 @@
+/* restore: start a fresh firecracker in a new run dir and load a snapshot
+ * into it -- the flow of fc-snap-restore, shared with fc-exec.
+ *
+ *   struct restore r;
+ *   restore_init(&r);
+ *   restore_check(&r, &o)   snapshot present, complete, loadable by the
+ *                           firecracker binary on this CPU; nothing started
+ *   restore_start(&r, &o)   run/<id>/ with vm.json, meta.json (a hard link
+ *                           to the snapshot's) and a private disk copy;
+ *                           firecracker spawned there; snapshot loaded
+ *                           (memory mapped from the store); resumed unless
+ *                           o.paused; agent hello unless o.paused/no_hello
+ *   restore_done(&r)        the VM now belongs to the caller: forget the
+ *                           cleanup guard, close the API client
+ *   restore_free(&r)
+ *
+ * The snapshot directory is opened once and every file is read through
+ * that fd (/proc/self/fd/N/..., and /proc/<our pid>/fd/N/... for
+ * firecracker), so a refresh that replaces the snapshot meanwhile cannot
+ * give the VM a disk from one generation and memory from another.
+ *
+ * Cleanup: restore_start registers the run dir and the firecracker pid
+ * with the process-wide guard (vmm.h).  When it fails it runs
+ * guard_cleanup() itself (process killed, run dir removed) and returns -1
+ * with the message set.  A caller that wants SIGINT/SIGTERM handled calls
+ * guard_install() first (fc-snap-restore), or takes care itself (fc-exec).
+ *
+ * Every step's end is recorded in r.T (now_ns()); steps that did not run
+ * stay 0.
+ */
+#ifndef FCSNAP_RESTORE_H
+#define FCSNAP_RESTORE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "meta.h"
+#include "store.h"
+#include "vm.h"
+#include "vmm.h"
+
+struct restore_opts {
+	const char *name;               /* the snapshot */
+	const char *id;                 /* VM id; NULL: random */
+	const char *firecracker;        /* binary, a name looked up in PATH or a path */
+	long long timeout_ms;           /* each step: API socket, load, agent */
+	int paused;                     /* leave it paused (implies no hello) */
+	int no_hello;                   /* skip the agent hello */
+	const char *remote;             /* pull a missing snapshot from this
+					 * s3:// URL (NULL: $FCSNAP_REMOTE) */
+};
+
+struct restore_times {
+	int64_t start;                  /* restore_check called */
+	int64_t check;                  /* snapshot checked */
+	int64_t copy;                   /* run dir and disk copy made */
+	int64_t spawn;                  /* firecracker spawned */
+	int64_t ready;                  /* its API socket answers */
+	int64_t load;                   /* snapshot loaded (and resumed) */
+	int64_t agent;                  /* agent hello answered (0: not sent) */
+	int64_t record;                 /* ns spent in vm_create + vm_set_pid */
+};
+
+struct restore {
+	struct store st;
+	struct meta m;                  /* the snapshot's meta.json */
+	struct vm vm;                   /* the new VM (vm.id, vm.dir, vm.vsock...) */
+	struct vmm vmm;                 /* vmm.pid: firecracker, our child */
+	int snapfd;
+	int copy_kind;                  /* COPY_REFLINK or not (copy.h) */
+	char fc_bin[PATH_MAX];
+	struct restore_times T;
+};
+
+void restore_init(struct restore *r);
+/* Make sure snapshot name is in the local store: present, 0; missing with
+ * remote (or $FCSNAP_REMOTE) set, pull it (pull.h); else -1 with "no
+ * snapshot named X in DIR: create it with fc-snap-create ...". */
+int restore_ensure_present(const struct store *st, const char *name, const char *remote);
+/* Checks before anything starts (store_init included). 0 or -1. */
+int restore_check(struct restore *r, const struct restore_opts *o);
+/* The restore itself (after restore_check).  0, or -1 with everything
+ * made so far removed. */
+int restore_start(struct restore *r, const struct restore_opts *o);
+/* Hand the running VM to the caller (it is no longer guarded). */
+void restore_done(struct restore *r);
+void restore_free(struct restore *r);
+
+/* Milliseconds from a to b (0 when either is unset or b < a). */
+double restore_ms(int64_t a, int64_t b);
+
+#endif

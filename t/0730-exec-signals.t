@@ -1,0 +1,99 @@
+#!/bin/sh
+# fc-exec and signals: SIGINT/SIGTERM are forwarded to the guest command;
+# a second SIGINT within 2 s aborts fc-exec (130) and removes the VM; a
+# fc-exec killed with SIGKILL takes its throw-away VM with it.
+. "$(dirname "$0")/lib.sh"
+. "$FCSNAP_SRC/t/lifecycle.sh"
+lc_inputs
+at_exit kill_all_vms
+
+# wait_file F: wait until F has content.
+wait_file() { wait_for test -s "$1"; }
+# gone PID: no such process (or only its zombie).
+gone() {
+	! kill -0 "$1" 2>/dev/null ||
+		[ "$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
+}
+
+test_expect_success 'setup: a snapshot' '
+	fc-snap-create -l py -r rootfs.img --run-command "sh -s" >/dev/null
+'
+
+test_expect_success 'SIGINT is forwarded: the guest trap runs, its status comes back' '
+	rm -f out
+	fc-exec -s py -- sh -c "trap \"echo got INT; exit 7\" INT; echo ready; while :; do sleep 0.1; done" \
+		>out 2>err </dev/null &
+	p=$!
+	wait_file out && kill -INT $p &&
+	rc=0; wait $p || rc=$?
+	test $rc = 7 || { echo "exit $rc"; cat out err; false; } &&
+	grep -q "got INT" out &&
+	no_run_dirs
+'
+
+test_expect_success 'SIGTERM is forwarded too' '
+	rm -f out
+	fc-exec -s py -- sh -c "trap \"echo got TERM; exit 9\" TERM; echo ready; while :; do sleep 0.1; done" \
+		>out 2>err </dev/null &
+	p=$!
+	wait_file out && kill -TERM $p &&
+	rc=0; wait $p || rc=$?
+	test $rc = 9 && grep -q "got TERM" out && no_run_dirs
+'
+
+test_expect_success 'an unhandled SIGINT kills the guest command: 130' '
+	rm -f out
+	fc-exec -s py -- sh -c "echo ready; exec sleep 60" >out 2>err </dev/null &
+	p=$!
+	wait_file out && kill -INT $p &&
+	rc=0; wait $p || rc=$?
+	test $rc = 130 && no_run_dirs
+'
+
+test_expect_success 'a second SIGINT within 2 s aborts fc-exec with 130 and removes the VM' '
+	rm -f out
+	fc-exec -s py -- sh -c "trap \"\" INT; echo ready; while :; do sleep 0.1; done" \
+		>out 2>err </dev/null &
+	p=$!
+	wait_file out && kill -INT $p && sleep 0.3 && kill -INT $p &&
+	rc=0; wait $p || rc=$?
+	test $rc = 130 || { echo "exit $rc"; cat err; false; } &&
+	grep -q "interrupted by signal 2" err &&
+	no_run_dirs && test_no_strays
+'
+
+test_expect_success 'SIGINT while restoring: 130, nothing left' '
+	rm -f out
+	FCSTANDIN_DELAY_MS=300 fc-exec -s py -- true >out 2>err </dev/null &
+	p=$!
+	wait_for sh -c "ls $FCSNAP_DIR/run/*/vm.json" && kill -INT $p &&
+	rc=0; wait $p || rc=$?
+	test $rc = 130 || { echo "exit $rc"; cat err; false; } &&
+	wait_for no_run_dirs && test_no_strays
+'
+
+test_expect_success 'fc-exec killed with SIGKILL: its VM and command are gone within seconds' '
+	fc-exec -s py -- sh -c "echo \$\$ >$TRASH/guest.pid; while :; do echo x; sleep 0.1; done" \
+		>out 2>err </dev/null &
+	p=$!
+	wait_file "$TRASH/guest.pid" &&
+	id=$(ls "$FCSNAP_DIR/run") && test -n "$id" &&
+	fcpid=$(vm_pid "$id") && kill -0 "$fcpid" &&
+	gpid=$(cat "$TRASH/guest.pid") && kill -0 "$gpid" &&
+	kill -KILL $p && { wait $p || true; } &&
+	wait_for gone "$fcpid" &&
+	wait_for no_run_dirs &&
+	wait_for gone "$gpid" &&
+	wait_for test_no_strays
+'
+
+test_expect_success 'SIGKILL right after the start, while restoring: nothing left' '
+	rm -f out
+	FCSTANDIN_DELAY_MS=200 fc-exec -s py -- true >out 2>err </dev/null &
+	p=$!
+	wait_for sh -c "ls $FCSNAP_DIR/run/*/api.sock" && kill -KILL $p && { wait $p || true; } &&
+	wait_for no_run_dirs &&
+	wait_for test_no_strays
+'
+
+test_done

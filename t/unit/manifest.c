@@ -1,0 +1,108 @@
+/* manifest: write/parse round trip and refusal of hostile manifests. */
+#include "manifest.h"
+#include "util.h"
+#include "tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CS "65536"
+
+static int
+parses(const char *js)
+{
+	struct manifest m;
+	int r = manifest_parse(js, strlen(js), &m);
+
+	if (r == 0)
+		manifest_free(&m);
+	return r == 0;
+}
+
+static char *
+doc(const char *vm, const char *mem, const char *rootfs)
+{
+	static char buf[8192];
+
+	snprintf(buf, sizeof buf, "{\"format\":1,\"name\":\"py\",\"chunk_size\":" CS
+	    ",\"created_at\":\"2026-11-25T00:00:00Z\",\"files\":[%s,%s,%s]}", vm, mem, rootfs);
+	return buf;
+}
+
+#define VM "{\"name\":\"vmstate\",\"size\":10,\"mode\":384,\"chunks\":[\"" H64 "\"]}"
+#define MEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[null,\"" H64 "\"]}"
+#define RFS "{\"name\":\"rootfs.ext4\",\"size\":0,\"mode\":420,\"chunks\":[]}"
+
+int
+main(void)
+{
+	struct manifest m, p;
+	uint64_t sizes[3] = { 10, 3 * 65536 + 1, 0 };
+	unsigned modes[3] = { 0600, 0600, 0644 };
+	char *s, *s2;
+
+	prog_init((char *[]){ "manifest", NULL });
+	ok(manifest_init(&m, "py", 65536, sizes, modes) == 0, "init");
+	is_int(m.files[1].nchunks, 4, "mem: 3 full chunks and a short one");
+	is_int(manifest_chunk_len(&m, &m.files[1], 3), 1, "the last chunk is short");
+	is_int(m.files[2].nchunks, 0, "an empty file has no chunks");
+	memset(m.files[1].chunks[2].sha, 0xab, SHA256_LEN);
+	m.files[1].chunks[2].zero = 0;
+	strcpy(m.created_at, "2026-11-25T00:00:00Z");
+	s = manifest_write(&m);
+	ok(s != NULL, "write");
+	ok(s && manifest_parse(s, strlen(s), &p) == 0, "what we write parses: %s", errmsg());
+	ok(p.chunk_size == 65536 && p.files[1].size == sizes[1] && p.files[1].chunks[0].zero &&
+	    !p.files[1].chunks[2].zero && p.files[1].chunks[2].sha[5] == 0xab &&
+	    p.files[0].mode == 0600 && !strcmp(p.name, "py"), "round trip keeps every field");
+	s2 = manifest_write(&p);
+	is_str(s2, s, "rewriting gives the same text");
+	free(s2);
+	manifest_free(&p);
+	manifest_free(&m);
+	free(s);
+
+	ok(parses(doc(VM, MEM, RFS)), "a hand-written manifest parses");
+	ok(parses(doc(RFS, VM, MEM)), "files in any order");
+	ok(!parses(doc(VM, MEM, VM)), "a file listed twice is refused");
+	ok(!parses(doc(VM, MEM, "{\"name\":\"../../etc/passwd\",\"size\":0,\"mode\":420,\"chunks\":[]}")),
+	    "a path as a file name is refused");
+	ok(strstr(errmsg(), "unknown file name") != NULL, "named as unknown: %s", errmsg());
+	ok(!parses(doc(VM, "{\"name\":\"mem\",\"size\":65536000000,\"mode\":384,\"chunks\":[null]}", RFS)),
+	    "a huge size with one chunk is refused");
+	ok(strstr(errmsg(), "does not match its chunk count") != NULL, "named: %s", errmsg());
+	ok(!parses(doc(VM, "{\"name\":\"mem\",\"size\":1,\"mode\":384,\"chunks\":[\"" "0123\"]}", RFS)),
+	    "short hex is refused");
+	ok(!parses(doc(VM, "{\"name\":\"mem\",\"size\":1,\"mode\":384,\"chunks\":[\"" 
+	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"]}", RFS)),
+	    "upper-case hex is refused");
+	ok(!parses(doc(VM, "{\"name\":\"mem\",\"size\":1,\"mode\":384,\"chunks\":[7]}", RFS)),
+	    "a number as a chunk is refused");
+	ok(!parses(doc(VM, "{\"name\":\"mem\",\"size\":1,\"mode\":4095,\"chunks\":[null]}", RFS)),
+	    "setuid mode bits are refused");
+	ok(!parses("{\"format\":1,\"name\":\"py\",\"chunk_size\":1,\"files\":[]}"),
+	    "a tiny chunk size is refused");
+	ok(!parses("{\"format\":2,\"name\":\"py\",\"chunk_size\":65536,\"files\":[]}"),
+	    "an unknown format is refused");
+	ok(!parses("{\"format\":1,\"name\":\"../x\",\"chunk_size\":65536,\"files\":[]}"),
+	    "a bad snapshot name is refused");
+	ok(!parses(doc(VM, MEM, "")), "truncated JSON is refused");
+	{
+		/* a dense token flood: refused without a huge allocation */
+		size_t n = 1 << 20, i;
+		char *d = malloc(n + 3);
+
+		d[0] = '[';
+		for (i = 1; i < n; i += 2) {
+			d[i] = '0';
+			d[i + 1] = ',';
+		}
+		d[n - 1] = '0';
+		d[n] = ']';
+		d[n + 1] = 0;
+		ok(!parses(d), "a token flood is refused");
+		free(d);
+	}
+	return done_testing();
+}
