@@ -23,31 +23,28 @@ restore_init(struct restore *r)
 	meta_init(&r->m);
 	vmm_init(&r->vmm);
 	r->snapfd = -1;
-	r->fd[0] = r->fd[1] = r->fd[2] = -1;
+	r->filefd[0] = r->filefd[1] = r->filefd[2] = -1;
 }
 
-static const char *const snap_files[3] = { "vmstate", "mem", "rootfs.ext4" };
-enum { F_VMSTATE, F_MEM, F_ROOTFS };
-
 static void
-close_generation(struct restore *r)
+close_snap(struct restore *r)
 {
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		if (r->fd[i] >= 0)
-			close(r->fd[i]);
-		r->fd[i] = -1;
-	}
 	if (r->snapfd >= 0)
 		close(r->snapfd);
 	r->snapfd = -1;
+	for (i = 0; i < 3; i++) {
+		if (r->filefd[i] >= 0)
+			close(r->filefd[i]);
+		r->filefd[i] = -1;
+	}
 }
 
 void
 restore_free(struct restore *r)
 {
-	close_generation(r);
+	close_snap(r);
 	vmm_release(&r->vmm);
 	meta_free(&r->m);
 }
@@ -68,18 +65,74 @@ restore_ensure_present(const struct store *st, const char *name, const char *rem
 
 /* ---- checks before anything starts ---- */
 
+/* Is the directory we opened no longer the published snapshot (a refresh
+ * exchanged it and is deleting it)? */
 static int
-check_file(struct restore *r, const char *name, int i, const struct meta_file *want)
+replaced(struct restore *r, const char *name)
 {
-	const char *file = snap_files[i];
-	struct stat sb;
+	char path[PATH_MAX];
+	struct stat a, b;
 
-	if (fstat(r->fd[i], &sb) < 0)
+	if (store_snap_dir(&r->st, name, path, sizeof path) < 0 || fstat(r->snapfd, &a) < 0)
+		return 0;
+	if (stat(path, &b) < 0)
+		return 1;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+/* Open file (slot i) from the snapshot dir and check its size.  0, -1,
+ * or 1 when it vanished (a refresh removed this generation: open again). */
+static int
+check_file(struct restore *r, int i, const char *name, const char *file,
+    const struct meta_file *want)
+{
+	struct stat sb;
+	int fd;
+
+	fd = openat(r->snapfd, file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && replaced(r, name))
+			return 1;
+		if (errno == ENOENT)
+			return fail("snapshot %s is incomplete: %s is missing; create it "
+			    "again or pull it", name, file);
+		return fail_errno("snapshot %s: %s", name, file);
+	}
+	r->filefd[i] = fd;
+	if (fstat(fd, &sb) < 0)
 		return fail_errno("snapshot %s: %s", name, file);
 	if ((uint64_t)sb.st_size != want->size)
 		return fail("snapshot %s is damaged: %s has %lld bytes, meta.json says "
 		    "%llu; create it again or pull it", name, file,
 		    (long long)sb.st_size, (unsigned long long)want->size);
+	return 0;
+}
+
+/* Open the snapshot dir, its meta.json and its three files: 0, -1, or 1
+ * when a concurrent refresh deleted them meanwhile. */
+static int
+open_snap(struct restore *r, const char *name)
+{
+	static const char *files[3] = { "vmstate", "mem", "rootfs.ext4" };
+	const struct meta_file *want[3] = { &r->m.vmstate, &r->m.mem, &r->m.rootfs };
+	char dir[64];
+	int i, rc;
+
+	r->snapfd = store_open_snap(&r->st, name);
+	if (r->snapfd < 0)
+		return -1;
+	if (fmt(dir, sizeof dir, "/proc/self/fd/%d", r->snapfd) < 0)
+		return -1;
+	if (meta_read(dir, &r->m) < 0) {
+		if (replaced(r, name))
+			return 1;
+		return fail("snapshot %s: %s", name, meta_reason());
+	}
+	for (i = 0; i < 3; i++) {
+		rc = check_file(r, i, name, files[i], want[i]);
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -105,76 +158,25 @@ check_version(struct restore *r, const char *name, const char *firecracker)
 	}
 }
 
-/* Is snapshots/<name> now another directory than the one we opened (a
- * refresh published a new generation and is deleting ours)? */
-static int
-replaced(struct restore *r, const char *name)
-{
-	char path[PATH_MAX];
-	struct stat a, b;
-
-	if (fstat(r->snapfd, &a) < 0 ||
-	    store_snap_dir(&r->st, name, path, sizeof path) < 0 || stat(path, &b) < 0)
-		return 0;
-	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
-}
-
-/* Open the snapshot dir and its three files, read meta.json.  0; 1 when
- * the generation vanished under us (a refresh deleted it: try again by
- * name); -1 on a real error. */
-static int
-try_open_generation(struct restore *r, const char *name)
-{
-	char dir[64];
-	int i, missing = -1;
-
-	r->snapfd = store_open_snap(&r->st, name);
-	if (r->snapfd < 0)
-		return -1;
-	for (i = 0; i < 3; i++) {
-		r->fd[i] = openat(r->snapfd, snap_files[i], O_RDONLY | O_CLOEXEC);
-		if (r->fd[i] < 0 && errno != ENOENT)
-			return fail_errno("snapshot %s: %s", name, snap_files[i]);
-		if (r->fd[i] < 0 && missing < 0)
-			missing = i;
-	}
-	if (fmt(dir, sizeof dir, "/proc/self/fd/%d", r->snapfd) < 0)
-		return -1;
-	if (meta_read(dir, &r->m) < 0)
-		return replaced(r, name) ? 1 : fail("snapshot %s: %s", name, meta_reason());
-	if (missing >= 0)
-		return replaced(r, name) ? 1 : fail("snapshot %s is incomplete: %s is "
-		    "missing; create it again or pull it", name, snap_files[missing]);
-	return 0;
-}
-
-static int
-open_generation(struct restore *r, const char *name)
-{
-	int tries, rc;
-
-	for (tries = 0; tries < 5; tries++) {
-		rc = try_open_generation(r, name);
-		if (rc <= 0)
-			return rc;
-		close_generation(r);    /* deleted by a refresh: the new one */
-	}
-	return fail("snapshot %s keeps being replaced; try again", name);
-}
-
 int
 restore_check(struct restore *r, const struct restore_opts *o)
 {
 	char vendor[64];
+	int rc, tries;
 
 	r->T.start = now_ns();
 	if (store_init(&r->st) < 0 || restore_ensure_present(&r->st, o->name, o->remote) < 0)
 		return -1;
-	if (open_generation(r, o->name) < 0)
-		return -1;
-	if (check_file(r, o->name, F_VMSTATE, &r->m.vmstate) < 0 ||
-	    check_file(r, o->name, F_MEM, &r->m.mem) < 0 ||
-	    check_file(r, o->name, F_ROOTFS, &r->m.rootfs) < 0)
+	for (tries = 0; ; tries++) {
+		rc = open_snap(r, o->name);
+		if (rc <= 0)
+			break;
+		close_snap(r);
+		if (tries == 8)
+			return fail("snapshot %s keeps being replaced while we open it; "
+			    "try again", o->name);
+	}
+	if (rc < 0)
 		return -1;
 	if (host_cpu_vendor(vendor, sizeof vendor) < 0)
 		return -1;
@@ -213,7 +215,7 @@ make_run_dir(struct restore *r, const struct restore_opts *o)
 	if (linkat(r->snapfd, "meta.json", AT_FDCWD, dst, 0) < 0 &&
 	    meta_write(r->vm.dir, &r->m) < 0)   /* generation deleted meanwhile */
 		return -1;
-	if (fmt(src, sizeof src, "/proc/self/fd/%d", r->fd[F_ROOTFS]) < 0 ||
+	if (fmt(src, sizeof src, "/proc/self/fd/%d", r->filefd[2]) < 0 ||
 	    path_join(dst, sizeof dst, r->vm.dir, "rootfs.ext4") < 0)
 		return -1;
 	r->copy_kind = copy_file(src, dst, 0600, 0);
@@ -265,8 +267,8 @@ load(struct restore *r, const struct restore_opts *o)
 	struct fc_snapshot_load l = { 0 };
 	char state[64], mem[64], log[PATH_MAX], msg[1024];
 
-	if (fmt(state, sizeof state, "/proc/%ld/fd/%d", (long)getpid(), r->fd[F_VMSTATE]) < 0 ||
-	    fmt(mem, sizeof mem, "/proc/%ld/fd/%d", (long)getpid(), r->fd[F_MEM]) < 0)
+	if (fmt(state, sizeof state, "/proc/%ld/fd/%d", (long)getpid(), r->filefd[0]) < 0 ||
+	    fmt(mem, sizeof mem, "/proc/%ld/fd/%d", (long)getpid(), r->filefd[1]) < 0)
 		return -1;
 	l.snapshot_path = state;
 	l.mem_backend_path = mem;
@@ -338,5 +340,5 @@ restore_done(struct restore *r)
 	guard_forget_dir(r->vm.dir);
 	guard_unblock();
 	vmm_release(&r->vmm);
-	close_generation(r);
+	close_snap(r);
 }

@@ -17,7 +17,11 @@
  * The snapshot directory is opened once and every file is read through
  * that fd (/proc/self/fd/N/..., and /proc/<our pid>/fd/N/... for
  * firecracker), so a refresh that replaces the snapshot meanwhile cannot
- * give the VM a disk from one generation and memory from another.
+ * give the VM a disk from one generation and memory from another.  The
+ * three files are opened at the check and used through their own fds, so
+ * the refresh deleting the old generation cannot fail this restore; when
+ * it deleted files between our opening the directory and them, the check
+ * opens the snapshot again.
  *
  * Cleanup: restore_start registers the run dir and the firecracker pid
  * with the process-wide guard (vmm.h).  When it fails it runs
@@ -66,12 +70,10 @@ struct restore {
 	struct meta m;                  /* the snapshot's meta.json */
 	struct vm vm;                   /* the new VM (vm.id, vm.dir, vm.vsock...) */
 	struct vmm vmm;                 /* vmm.pid: firecracker, our child */
-	int snapfd;                     /* the snapshot dir (one generation) */
-	int fd[3];                      /* its vmstate, mem, rootfs.ext4, open:
-					 * firecracker and the disk copy read
-					 * them through /proc/PID/fd/N, so a
-					 * refresh that deletes this generation
-					 * meanwhile cannot fail the restore */
+	int snapfd;
+	int filefd[3];                  /* vmstate, mem, rootfs.ext4, open from
+					 * snapfd: they outlive a refresh that
+					 * deletes this generation meanwhile */
 	int copy_kind;                  /* COPY_REFLINK or not (copy.h) */
 	char fc_bin[PATH_MAX];
 	struct restore_times T;

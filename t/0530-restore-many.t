@@ -67,12 +67,12 @@ test_expect_success 'a refresh while they run and 10 more restores are in flight
 		fc-snap-restore py >n.$i 2>ne.$i &
 		i=$((i + 1))
 	done
-	{ wait $c || { echo "create failed:"; cat c.err; false; }; } &&
-	wait &&
-	test "$(cat c.out)" = py &&
-	cat n.* >new.ids &&
-	{ test "$(wc -l <new.ids)" = 10 || { echo "restores failed:"; cat ne.*; false; }; } &&
-	! grep . ne.*
+	rc=0; wait $c || rc=$?
+	wait
+	cat n.* >new.ids
+	{ test $rc = 0 && test "$(cat c.out)" = py &&
+	  test "$(wc -l <new.ids)" = 10 && ! grep . ne.*; } || {
+		echo "create: $rc"; cat c.err; cat ne.*; false; }
 '
 
 test_expect_success 'the old VMs keep running and answering' '
