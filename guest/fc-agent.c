@@ -187,18 +187,19 @@ static int
 do_hello(int fd, const unsigned char *p, size_t n)
 {
 	unsigned char out[2 * 257];
-	char msg[256];
+	char msg[256], clock_msg[256];
 	size_t off = 0;
 	int st;
 
 	if (n < 8 + AGENT_ENTROPY_MIN || n > 8 + AGENT_ENTROPY_MAX)
 		return send_error(fd, "hello: payload must be 8 bytes of time and 64..256 bytes of entropy"), -1;
-	st = set_clock(agent_get64(p), msg, sizeof(msg));
-	put_item(out, &off, st, msg);
-	logv("hello: clock: %s", msg);
+	st = set_clock(agent_get64(p), clock_msg, sizeof(clock_msg));
+	put_item(out, &off, st, clock_msg);
 	st = add_entropy(p + 8, n - 8, msg, sizeof(msg));
 	put_item(out, &off, st, msg);
-	logv("hello: entropy: %s", msg);
+	/* always on the console: once per restore, and the proof a clone
+	 * was reseeded */
+	fprintf(stderr, "%s: hello: clock: %s; entropy: %s\n", progname, clock_msg, msg);
 	return agent_write_frame(fd, AGENT_T_HELLO_OK, out, off);
 }
 

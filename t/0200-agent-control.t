@@ -16,7 +16,8 @@ test_expect_success 'the agent listens on DIR/<default port>' '
 test_expect_success 'hello in test mode reports clock and entropy as skipped, not failed' '
 	expect_code 0 agent-cli "$S" hello &&
 	grep -q "^clock: skipped" out &&
-	grep -q "^entropy: skipped" out
+	grep -q "^entropy: skipped" out &&
+	grep -q "^fc-agent: hello: clock: skipped in test mode; entropy: skipped in test mode\$" "$TRASH/agent.log"
 '
 
 test_expect_success 'ping answers' '
