@@ -990,13 +990,21 @@ teardown(void)
 	if (!throwaway)
 		return;
 	T.teardown0 = now_ns();
-	reaper_finish(o.keep);
-	if (o.keep) {
-		fprintf(stderr, "fc-exec: VM %s kept running\n", vm_id);
-	} else if (R.vmm.pid > 0) {
+	if (!o.keep && R.vmm.pid > 0) {
+		/* the hot path: firecracker is our child; the reaper is for
+		 * the paths where we cannot do this ourselves */
+		kill(R.vmm.pid, SIGKILL);
 		while (waitpid(R.vmm.pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (rm_rf(R.vm.dir) < 0)
+			warnmsg("%s", errmsg());
+		R.vmm.pid = 0;
+		reaper_finish(1);       /* nothing left for it to do */
+	} else {
+		reaper_finish(o.keep);
 	}
+	if (o.keep)
+		fprintf(stderr, "fc-exec: VM %s kept running\n", vm_id);
 	R.vmm.pid = 0;
 	throwaway = 0;
 	T.teardown = now_ns();
