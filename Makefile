@@ -6,6 +6,7 @@
 #   make STATIC=1        static binaries
 #   make install PREFIX=/usr/local DESTDIR=
 #   make fuzz            libFuzzer targets (clang) into build/fuzz
+#   make demo            build, then make a demo snapshot and run code in it
 #
 # Everything is found by directory, so adding a file needs no edit here:
 #   common/*.c  -> libfcsnap.a      cmd/*.c   -> bin/<name>
@@ -103,10 +104,15 @@ fuzz: $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DFCSNAP_VERSION='"$(VERSION)"' -Icommon -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC)
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRC)
 
 bench: all tests
 	@for b in bench/*/run; do echo "== $$b"; FCSNAP_BUILD=$(abspath $(O)) sh $$b || exit 1; done
+
+# make demo: build, then t/demo.sh: check KVM, make a busybox rootfs, create
+# the snapshot (fetching firecracker and a kernel when missing), run code.
+demo: all
+	@FCSNAP_BUILD=$(abspath $(O)) sh t/demo.sh
 
 install: all
 	sh ./install.sh --prefix "$(PREFIX)" --bindir "$(BINDIR)" --mandir "$(MANDIR)" \
@@ -115,5 +121,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests check fuzz bench install clean
+.PHONY: all tests check fuzz bench demo install clean
 .SECONDARY:

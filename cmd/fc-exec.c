@@ -124,7 +124,8 @@ usage(FILE *f)
 "                              (default 30s)\n"
 "      --restore-timeout DURATION  limit for each restore step (default 120s)\n"
 "  -f, --firecracker FILE      firecracker binary for -s (default\n"
-"                              $FCSNAP_FIRECRACKER, else firecracker in PATH)\n"
+"                              $FCSNAP_FIRECRACKER, else firecracker in PATH,\n"
+"                              else STORE/bin/firecracker)\n"
 "  -h, --help                  this help\n"
 "      --version               print the version\n"
 "Exit status: CMD's; 128+N when it was killed by signal N; 124 timeout;\n"
@@ -223,10 +224,6 @@ parse_args(int argc, char **argv)
 		usage_die("%s", errmsg());
 	if (o.keep && !o.snap)
 		usage_die("--keep only applies to -s (a throw-away VM)");
-	if (!o.firecracker)
-		o.firecracker = getenv("FCSNAP_FIRECRACKER");
-	if (!o.firecracker || !*o.firecracker)
-		o.firecracker = "firecracker";
 }
 
 /* ---- signals ---- */

@@ -1,4 +1,5 @@
 /* fc-ps: list the VMs that fc-snap-restore started; drops dead entries. */
+#include "fc.h"
 #include "json.h"
 #include "store.h"
 #include "util.h"
@@ -10,37 +11,67 @@
 #include <string.h>
 
 static const char usage_text[] =
-"usage: fc-ps [-q | --json]\n"
+"usage: fc-ps [-q | --json] [-t DURATION]\n"
 "List the running VMs that fc-snap-restore started, and remove the run dirs\n"
 "of VMs whose process is gone.\n"
 "\n"
 "  -q, --quiet     print VM ids only, one per line\n"
 "  -j, --json      print one JSON object per line\n"
+"  -t, --timeout DURATION  how long to wait for each VM's API to tell\n"
+"                  its state (e.g. 2, 500ms; default 2s)\n"
 "  -h, --help      show this help\n"
 "      --version   print the version\n"
 "\n"
-"The table shows ID, SNAPSHOT, PID, STATE and AGE.\n"
+"The table shows ID, SNAPSHOT, PID, STATE and AGE.  STATE is the VM's own\n"
+"(running, paused, not-started), asked through its API socket; \"unknown\"\n"
+"when the API does not answer in time.\n"
 "Store: $FCSNAP_DIR (default /var/lib/fcsnap for root).\n";
 
 enum { OUT_TABLE, OUT_QUIET, OUT_JSON };
 
-/* "starting" until firecracker is recorded; then from the process:
- * "stopped" when SIGSTOPped, else "running". */
-static const char *
-state_of(const struct vm *v)
+static long long api_timeout_ms = 2000;
+
+/* Firecracker's "Running", "Paused", "Not started" -> running, paused,
+ * not-started. */
+static void
+api_state(const struct vm *v, char *out, size_t n)
+{
+	struct fc_instance_info info;
+	struct fc fc;
+	size_t i;
+
+	snprintf(out, n, "unknown");
+	if (fc_open(&fc, v->api_sock, (int)api_timeout_ms) < 0)
+		return;
+	memset(&info, 0, sizeof info);
+	if (fc_describe(&fc, &info) == 0) {
+		for (i = 0; info.state[i] && i + 1 < n; i++)
+			out[i] = info.state[i] == ' ' ? '-' :
+			    (char)(info.state[i] >= 'A' && info.state[i] <= 'Z' ?
+			    info.state[i] - 'A' + 'a' : info.state[i]);
+		out[i] = 0;
+	}
+	fc_close(&fc);
+}
+
+/* "starting" until firecracker is recorded, "stopped" when its process is
+ * stopped by a signal (its API cannot answer then), else from the API. */
+static void
+state_of(const struct vm *v, char *out, size_t n)
 {
 	uint64_t st;
 	char c = '?';
 
 	if (v->damaged)
-		return "damaged";
-	if (v->pid <= 0)
-		return "starting";
-	if (proc_start_time(v->pid, &st, &c) < 0)
-		return "gone";
-	if (c == 'T' || c == 't')
-		return "stopped";
-	return "running";
+		snprintf(out, n, "damaged");
+	else if (v->pid <= 0)
+		snprintf(out, n, "starting");
+	else if (proc_start_time(v->pid, &st, &c) < 0)
+		snprintf(out, n, "gone");
+	else if (c == 'T' || c == 't')
+		snprintf(out, n, "stopped");
+	else
+		api_state(v, out, n);
 }
 
 static void
@@ -64,6 +95,7 @@ static int
 print_json(const struct vm *v, int64_t now)
 {
 	struct jw w;
+	char state[32];
 
 	jw_init(&w);
 	jw_obj(&w);
@@ -74,7 +106,8 @@ print_json(const struct vm *v, int64_t now)
 	} else {
 		jw_kstr(&w, "snapshot", v->snapshot);
 		jw_kint(&w, "pid", v->pid);
-		jw_kstr(&w, "state", state_of(v));
+		state_of(v, state, sizeof state);
+		jw_kstr(&w, "state", state);
 		jw_kstr(&w, "created_at", v->created_at);
 		jw_kint(&w, "age_s", (now - v->created_ms) / 1000);
 		jw_kstr(&w, "api_sock", v->api_sock);
@@ -95,7 +128,7 @@ print_json(const struct vm *v, int64_t now)
 static void
 print_table(const struct vm *v, int n, int64_t now)
 {
-	char pid[24], ag[24];
+	char pid[24], ag[24], state[32];
 	int wid = 2, wsnap = 8, i, l;
 
 	for (i = 0; i < n; i++) {
@@ -106,18 +139,19 @@ print_table(const struct vm *v, int n, int64_t now)
 		if (l > wsnap)
 			wsnap = l;
 	}
-	printf("%-*s  %-*s  %8s  %-8s  %s\n", wid, "ID", wsnap, "SNAPSHOT", "PID",
+	printf("%-*s  %-*s  %8s  %-11s  %s\n", wid, "ID", wsnap, "SNAPSHOT", "PID",
 	    "STATE", "AGE");
 	for (i = 0; i < n; i++) {
 		if (v[i].damaged) {
-			printf("%-*s  %-*s  %8s  %-8s  %s\n", wid, v[i].id, wsnap, "-",
+			printf("%-*s  %-*s  %8s  %-11s  %s\n", wid, v[i].id, wsnap, "-",
 			    "-", "damaged", v[i].damage);
 			continue;
 		}
 		snprintf(pid, sizeof pid, "%ld", (long)v[i].pid);
 		age(ag, sizeof ag, now - v[i].created_ms);
-		printf("%-*s  %-*s  %8s  %-8s  %s\n", wid, v[i].id, wsnap, v[i].snapshot,
-		    v[i].pid > 0 ? pid : "-", state_of(&v[i]), ag);
+		state_of(&v[i], state, sizeof state);
+		printf("%-*s  %-*s  %8s  %-11s  %s\n", wid, v[i].id, wsnap, v[i].snapshot,
+		    v[i].pid > 0 ? pid : "-", state, ag);
 	}
 }
 
@@ -127,6 +161,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -138,10 +173,18 @@ main(int argc, char **argv)
 
 	prog_init(argv);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "qjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qjt:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': mode = OUT_QUIET; break;
 		case 'j': mode = OUT_JSON; break;
+		case 't':
+			if (parse_duration_ms(optarg, &api_timeout_ms, "timeout") < 0)
+				usage_die("%s", errmsg());
+			if (api_timeout_ms < 1 || api_timeout_ms > 3600000)
+				usage_die("bad timeout '%s': must be between 1ms and 1h", optarg);
+			break;
+		case ':':
+			usage_die("option '%s' needs a value", argv[optind - 1]);
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
 		default:
@@ -155,7 +198,7 @@ main(int argc, char **argv)
 	if (store_init(&s) < 0)
 		die("%s", errmsg());
 	if (vm_drop_dead(&s) < 0)
-		warnmsg("%s", errmsg());
+		die("%s", errmsg());
 	n = vm_list(&s, &v);
 	if (n < 0)
 		die("%s", errmsg());

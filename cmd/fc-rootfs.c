@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -480,15 +482,75 @@ compressed_refusal(const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* As non-root, what the staged files cannot carry into the image: owners
+ * other than root and device nodes.  Applied with debugfs after mkfs. */
+struct fixup {
+	char *path;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;            /* S_IFCHR/S_IFBLK | perms for nodes, else 0 */
+	unsigned maj, min;
+};
+static struct fixup *fixups;
+static size_t nfixups, capfixups;
+static unsigned long long unfixable;
+
+static int
+note_entry(void *ctx, const struct tar_entry *e, int created)
+{
+	int node = !created && (e->type == TAR_CHR || e->type == TAR_BLK);
+	struct fixup *f;
+
+	(void)ctx;
+	if (!*e->path || e->type == TAR_HARDLINK || (!node && !e->uid && !e->gid))
+		return 0;
+	if (strpbrk(e->path, "\"\\\n")) {
+		unfixable++;
+		return 0;
+	}
+	if (nfixups == capfixups) {
+		size_t nc = capfixups ? capfixups * 2 : 64;
+		if (!(f = realloc(fixups, nc * sizeof *f)))
+			return fail("out of memory");
+		fixups = f;
+		capfixups = nc;
+	}
+	f = &fixups[nfixups];
+	if (!(f->path = strdup(e->path)))
+		return fail("out of memory");
+	f->uid = e->uid;
+	f->gid = e->gid;
+	f->mode = node ? (e->type == TAR_CHR ? S_IFCHR : S_IFBLK) | (e->mode & 07777) : 0;
+	f->maj = e->devmajor;
+	f->min = e->devminor;
+	nfixups++;
+	return 0;
+}
+
+static void
+free_fixups(void)
+{
+	size_t i;
+
+	for (i = 0; i < nfixups; i++)
+		free(fixups[i].path);
+	free(fixups);
+	fixups = NULL;
+	nfixups = capfixups = 0;
+}
+
 static int
 extract(struct tar_reader *r)
 {
 	struct tar_stats st;
-	int rc = tar_extract(r, rootfd, geteuid() == 0 ? TAR_X_OWNER | TAR_X_DEVICES : 0, &st);
+	int root = geteuid() == 0;
+	int rc = tar_extract(r, rootfd, root ? TAR_X_OWNER | TAR_X_DEVICES : 0, &st,
+	    root ? NULL : note_entry, NULL);
 
-	if (rc == 0 && st.skipped_devices)
-		warnmsg("skipped %llu device node(s) from the tar stream: creating them "
-		    "needs root", (unsigned long long)st.skipped_devices);
+	if (rc == 0 && unfixable)
+		warnmsg("%llu entries with owners or device numbers could not be kept "
+		    "(names with quotes, backslashes or newlines): run as root to keep them",
+		    unfixable);
 	if (rc == 0 && st.entries == 0)
 		return fail("stdin: the tar archive is empty");
 	return rc;
@@ -665,6 +727,174 @@ find_mkfs(char *out, size_t n)
 	return fail("mkfs.ext4 not found: install e2fsprogs");
 }
 
+/* Run argv with stdout+stderr into fd_out.  As non-root, in a new user
+ * namespace where our uid and gid are 0, so the staged files (ours) are
+ * root's in the image; *mapped says whether that worked. */
+static pid_t
+spawn_mkfs(char *const argv[], int fd_out, int *mapped)
+{
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	char map[64], st = 0;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int p[2], e = 0, fd;
+	ssize_t n;
+	pid_t pid;
+
+	*mapped = uid == 0;
+	if (uid == 0) {
+		so.fd_in = -2;
+		so.fd_out = so.fd_err = fd_out;
+		return spawn(argv, &so);
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail_errno("pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]); close(p[1]);
+		return fail_errno("fork");
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL); signal(SIGHUP, SIG_DFL);
+		st = 'U';
+		if (unshare(CLONE_NEWUSER) == 0) {
+			st = 'M';
+			snprintf(map, sizeof map, "0 %lu 1\n", (unsigned long)uid);
+			if ((fd = open("/proc/self/uid_map", O_WRONLY)) < 0 ||
+			    write(fd, map, strlen(map)) < 0)
+				st = 'U';
+			if (fd >= 0) close(fd);
+			if ((fd = open("/proc/self/setgroups", O_WRONLY)) >= 0) {
+				if (write(fd, "deny", 4) < 0) st = 'U';
+				close(fd);
+			}
+			snprintf(map, sizeof map, "0 %lu 1\n", (unsigned long)gid);
+			if ((fd = open("/proc/self/gid_map", O_WRONLY)) < 0 ||
+			    write(fd, map, strlen(map)) < 0)
+				st = 'U';
+			if (fd >= 0) close(fd);
+		}
+		if (write(p[1], &st, 1) < 0) _exit(127);
+		if ((fd = open("/dev/null", O_RDONLY)) >= 0) { dup2(fd, 0); close(fd); }
+		dup2(fd_out, 1);
+		dup2(fd_out, 2);
+		execv(argv[0], argv);
+		e = errno;
+		if (write(p[1], &e, sizeof e) < 0) _exit(127);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], &st, 1);
+	*mapped = n == 1 && st == 'M';
+	n = read(p[0], &e, sizeof e);
+	close(p[0]);
+	if (n == (ssize_t)sizeof e) {
+		waitpid(pid, NULL, 0);
+		errno = e;
+		return fail_errno("cannot run %s", argv[0]);
+	}
+	return pid;
+}
+
+/* Quote a path for debugfs's command parser. */
+static int
+dq(FILE *f, const char *cmd, const char *path, const char *rest)
+{
+	return fprintf(f, "%s \"%s\"%s\n", cmd, path, rest) < 0 ? -1 : 0;
+}
+
+static int
+fixup_script(FILE *f)
+{
+	char rest[96];
+	size_t i;
+
+	for (i = 0; i < nfixups; i++) {
+		struct fixup *x = &fixups[i];
+		const char *slash = strrchr(x->path, '/');
+		const char *leaf = slash ? slash + 1 : x->path;
+		if (x->mode) {
+			fprintf(f, "cd \"/%.*s\"\n", slash ? (int)(slash - x->path) : 0, x->path);
+			snprintf(rest, sizeof rest, " %c %u %u", S_ISCHR(x->mode) ? 'c' : 'b',
+			    x->maj, x->min);
+			dq(f, "mknod", leaf, rest);
+			snprintf(rest, sizeof rest, " mode 0%o", (unsigned)x->mode);
+			dq(f, "sif", leaf, rest);
+			fprintf(f, "cd /\n");
+		}
+		fprintf(f, "sif \"/%s\" uid %lu\n", x->path, (unsigned long)x->uid);
+		fprintf(f, "sif \"/%s\" gid %lu\n", x->path, (unsigned long)x->gid);
+	}
+	return fflush(f) == 0 ? 0 : -1;
+}
+
+static int
+find_debugfs(const char *mkfs, char *out, size_t n)
+{
+	const char *s = strrchr(mkfs, '/');
+
+	if (s && fmt(out, n, "%.*s/debugfs", (int)(s - mkfs), mkfs) == 0 && access(out, X_OK) == 0)
+		return 0;
+	if (find_exe("debugfs", out, n) == 0)
+		return 0;
+	if (access("/usr/sbin/debugfs", X_OK) == 0)
+		return fmt(out, n, "/usr/sbin/debugfs");
+	if (access("/sbin/debugfs", X_OK) == 0)
+		return fmt(out, n, "/sbin/debugfs");
+	return fail("debugfs not found: install e2fsprogs (needed to keep owners and "
+	    "device nodes when not run as root)");
+}
+
+/* Apply the fixups to the image with `debugfs -w -f`. */
+static int
+apply_fixups(const char *mkfs, const char *img)
+{
+	char dbg[PATH_MAX], out[8192], *line, *save;
+	char *argv[] = { dbg, "-w", "-f", "/dev/stdin", (char *)img, NULL };
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	FILE *f;
+	int in, err, st;
+	ssize_t n;
+	pid_t pid;
+
+	if (!nfixups)
+		return 0;
+	if (find_debugfs(mkfs, dbg, sizeof dbg) < 0)
+		return -1;
+	in = memfd_create("fc-rootfs-cmds", MFD_CLOEXEC);
+	err = memfd_create("fc-rootfs-err", MFD_CLOEXEC);
+	if (in < 0 || err < 0 || !(f = fdopen(dup(in), "w"))) {
+		if (in >= 0) close(in);
+		if (err >= 0) close(err);
+		return fail_errno("memfd");
+	}
+	st = fixup_script(f);
+	if (fclose(f) != 0 || st < 0 || lseek(in, 0, SEEK_SET) < 0) {
+		close(in); close(err);
+		return fail_errno("writing the debugfs script");
+	}
+	so.fd_in = in;
+	so.fd_out = -2;
+	so.fd_err = err;
+	pid = spawn(argv, &so);
+	close(in);
+	if (pid < 0) {
+		close(err);
+		return -1;
+	}
+	kid_add(pid);
+	st = kid_wait(pid);
+	n = pread(err, out, sizeof out - 1, 0);
+	close(err);
+	out[n > 0 ? n : 0] = 0;
+	if (st != 0)
+		return fail("debugfs failed (exit %d) setting owners in %s", wait_status_code(st), img);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "debugfs ", 8) && !strstr(line, "Allocated inode"))
+			return fail("debugfs: %s (setting owners and device nodes in %s)", line, img);
+	return 0;
+}
+
 static const char *
 last_line(char *s)
 {
@@ -681,8 +911,7 @@ run_mkfs(const char *mkfs, const char *img, uint64_t size, const struct tree_usa
 {
 	char sz[32], nin[32], ropt[64], errbuf[8192];
 	char *argv[24];
-	struct spawn_opts so = SPAWN_OPTS_INIT;
-	int p[2], i = 0, st;
+	int p[2], i = 0, st, mapped;
 	size_t got = 0;
 	ssize_t r;
 	pid_t pid;
@@ -708,10 +937,7 @@ run_mkfs(const char *mkfs, const char *img, uint64_t size, const struct tree_usa
 	argv[i] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return fail_errno("pipe");
-	so.fd_in = -2;
-	so.fd_out = p[1];
-	so.fd_err = p[1];
-	pid = spawn(argv, &so);
+	pid = spawn_mkfs(argv, p[1], &mapped);
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
@@ -734,8 +960,13 @@ run_mkfs(const char *mkfs, const char *img, uint64_t size, const struct tree_usa
 	st = kid_wait(pid);
 	if (st < 0)
 		return -1;
-	if (st == 0)
+	if (st == 0) {
+		if (!mapped)
+			warnmsg("files in %s are owned by uid %lu, not root: user namespaces "
+			    "are not available; run as root to have root own them", opt.out,
+			    (unsigned long)geteuid());
 		return 0;
+	}
 	if (strstr(errbuf, "No space left") || strstr(errbuf, "Could not allocate") ||
 	    strstr(errbuf, "too small"))
 		return fail("mkfs.ext4 ran out of space: size %llu MiB is too small for the "
@@ -821,7 +1052,8 @@ build(const char *mkfs)
 		return -1;
 	if (truncate(tmp_path, (off_t)size) < 0)
 		return fail_errno("sizing %s", tmp_path);
-	if (run_mkfs(mkfs, tmp_path, size, &u) < 0 || publish() < 0)
+	if (run_mkfs(mkfs, tmp_path, size, &u) < 0 || apply_fixups(mkfs, tmp_path) < 0 ||
+	    publish() < 0)
 		return -1;
 	if (opt.verbose)
 		warnmsg("wrote %s: %llu MiB, %llu MiB in %llu files, fc-agent started by %s",
@@ -843,6 +1075,7 @@ cleanup(void)
 	if (stage_path[0])
 		rm_rf(stage_path);
 	tmp_path[0] = stage_path[0] = 0;
+	free_fixups();
 }
 
 /* ---- options ---- */

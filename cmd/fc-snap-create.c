@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "copy.h"
 #include "fc.h"
+#include "fcbin.h"
 #include "json.h"
 #include "meta.h"
 #include "store.h"
@@ -42,7 +43,7 @@ struct opts {
 	char *fc_args[META_MAX_ARGS];
 	int nfc_args;
 	long long mem, vcpus, port, timeout_ms;
-	int wait, verbose, json, resume_source;
+	int wait, verbose, json, resume_source, no_fetch;
 	int boot_flags;         /* cold-boot-only flags were given */
 };
 
@@ -75,9 +76,12 @@ usage(FILE *f)
 "\n"
 "  -l, --lang NAME            snapshot name (or give NAME as an operand)\n"
 "  -r, --rootfs FILE          root filesystem image (copied into the snapshot)\n"
-"  -k, --kernel FILE          guest kernel (default $FCSNAP_KERNEL)\n"
+"  -k, --kernel FILE          guest kernel (default $FCSNAP_KERNEL, else\n"
+"                             STORE/kernel/vmlinux); fetched when missing\n"
 "  -f, --firecracker FILE     firecracker binary (default $FCSNAP_FIRECRACKER,\n"
-"                             else firecracker in PATH)\n"
+"                             else firecracker in PATH, else\n"
+"                             STORE/bin/firecracker); fetched when missing\n"
+"      --no-fetch             never download a missing firecracker or kernel\n"
 "  -m, --mem MIB              guest memory in MiB, %d..%d (default 512)\n"
 "  -c, --vcpus N              vCPUs, 1..%d (default 1)\n"
 "      --boot-args ARGS       appended to the default kernel command line\n"
@@ -174,7 +178,7 @@ split_words(const char *s, char **argv, int max)
 }
 
 enum { O_BOOT_ARGS = 256, O_BOOT_REPLACE, O_INITRD, O_RUN_CMD, O_TAP, O_MAC,
-	O_FROM_VM, O_RESUME_SOURCE, O_JSON, O_VERSION };
+	O_FROM_VM, O_RESUME_SOURCE, O_JSON, O_VERSION, O_NO_FETCH };
 
 static const struct option longopts[] = {
 	{ "lang", required_argument, NULL, 'l' },
@@ -197,6 +201,7 @@ static const struct option longopts[] = {
 	{ "wait", no_argument, NULL, 'w' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "no-fetch", no_argument, NULL, O_NO_FETCH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -261,6 +266,7 @@ parse_args(int argc, char **argv)
 		case 'w': o.wait = 1; break;
 		case 'v': o.verbose = 1; break;
 		case O_JSON: o.json = 1; break;
+		case O_NO_FETCH: o.no_fetch = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case O_VERSION: printf("fc-snap-create (fcsnap) %s\n", FCSNAP_VERSION); exit(0);
 		case ':': usage_die("option %s needs an argument", argv[optind - 1]);
@@ -290,12 +296,6 @@ parse_args(int argc, char **argv)
 		usage_die("no root filesystem: give -r ROOTFS (or --from-vm ID)");
 	if (o.mac && !o.tap)
 		usage_die("--mac needs --tap");
-	if (!o.kernel)
-		o.kernel = getenv("FCSNAP_KERNEL");
-	if (!o.firecracker)
-		o.firecracker = getenv("FCSNAP_FIRECRACKER");
-	if (!o.firecracker || !*o.firecracker)
-		o.firecracker = "firecracker";
 }
 
 /* ---- checks, all before anything is started ---- */
@@ -336,18 +336,10 @@ check_mac(const char *m)
 static int
 check_inputs(void)
 {
-	struct stat sb;
+	static char kernel[PATH_MAX];
 
-	if (find_exe(o.firecracker, R.fc_bin, sizeof R.fc_bin) < 0)
-		return fail("firecracker binary %s: %s; give -f FILE or set FCSNAP_FIRECRACKER",
-		    o.firecracker, errmsg());
-	if (stat(R.fc_bin, &sb) < 0 || !S_ISREG(sb.st_mode) || access(R.fc_bin, X_OK) < 0)
-		return fail("firecracker binary %s is not an executable file", R.fc_bin);
 	if (!o.from_vm) {
-		if (!o.kernel || !*o.kernel)
-			return fail("no guest kernel: give -k FILE or set FCSNAP_KERNEL");
-		if (check_file(o.kernel, "kernel", " (give -k FILE or set FCSNAP_KERNEL)") < 0 ||
-		    check_file(o.rootfs, "rootfs", "") < 0)
+		if (check_file(o.rootfs, "rootfs", "") < 0)
 			return -1;
 		if (o.initrd && check_file(o.initrd, "initrd", "") < 0)
 			return -1;
@@ -358,6 +350,17 @@ check_inputs(void)
 	}
 	if (store_init(&st) < 0 || store_prepare(&st) < 0)
 		return -1;
+	/* Last among the checks: a missing firecracker or kernel may be
+	 * downloaded, which is not worth doing for an otherwise bad call. */
+	if (fcbin_firecracker(&st, o.firecracker, !o.no_fetch, R.fc_bin, sizeof R.fc_bin) < 0)
+		return -1;
+	if (!o.from_vm) {
+		if (fcbin_kernel(&st, o.kernel, !o.no_fetch, kernel, sizeof kernel) < 0)
+			return -1;
+		o.kernel = kernel;
+		if (check_file(o.kernel, "kernel", " (give -k FILE or set FCSNAP_KERNEL)") < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -462,7 +465,7 @@ api_fail(void)
 	char msg[1024];
 
 	snprintf(msg, sizeof msg, "%s", errmsg());
-	if (vmm_check(&R.vmm, R.log) < 0)
+	if (vmm_check_wait(&R.vmm, R.log, 300) < 0)
 		return fail("%s (%s)", msg, errmsg());
 	return fail("%s", msg);
 }

@@ -37,7 +37,8 @@ usage(FILE *f)
 "\n"
 "      --id ID               the VM's id (default: 8 random hex digits)\n"
 "  -f, --firecracker FILE    firecracker binary (default $FCSNAP_FIRECRACKER,\n"
-"                            else firecracker in PATH)\n"
+"                            else firecracker in PATH, else\n"
+"                            STORE/bin/firecracker)\n"
 "      --paused              leave the VM paused (no agent hello)\n"
 "      --no-hello            do not send the agent hello (clock, entropy)\n"
 "  -t, --timeout DURATION    limit for each step: API socket, load, agent\n"
@@ -97,10 +98,6 @@ parse_args(int argc, char **argv)
 		usage_die("unexpected argument '%s'", argv[optind]);
 	if (name_check(o.name, "snapshot name") < 0 || (o.id && vm_id_check(o.id) < 0))
 		usage_die("%s", errmsg());
-	if (!o.firecracker)
-		o.firecracker = getenv("FCSNAP_FIRECRACKER");
-	if (!o.firecracker || !*o.firecracker)
-		o.firecracker = "firecracker";
 }
 
 /* ---- output ---- */
@@ -127,10 +124,10 @@ print_timings(void)
 	int64_t agent_end = T->agent ? T->agent : T->load;
 
 	fprintf(stderr, "fc-snap-restore: timings (ms): check %.2f copy %.2f spawn %.2f "
-	    "socket %.2f load %.2f agent %.2f total %.2f own %.2f (%s copy)\n",
+	    "socket %.2f load %.2f agent %.2f total %.2f own %.2f record %.2f (%s copy)\n",
 	    ms(T->start, T->check), ms(T->check, T->copy), ms(T->copy, T->spawn),
 	    ms(T->spawn, T->ready), ms(T->ready, T->load), ms(T->load, agent_end),
-	    ms(T->start, t_end), ms(T->start, t_end) - waited(),
+	    ms(T->start, t_end), ms(T->start, t_end) - waited(), ms(0, T->record),
 	    R.copy_kind == COPY_REFLINK ? "reflink" : "sparse");
 }
 
@@ -163,6 +160,7 @@ print_json(void)
 	jw_key(&w, "agent"); jw_double(&w, ms(T->load, agent_end));
 	jw_key(&w, "total"); jw_double(&w, ms(T->start, t_end));
 	jw_key(&w, "own"); jw_double(&w, ms(T->start, t_end) - waited());
+	jw_key(&w, "record"); jw_double(&w, ms(0, T->record));
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	if (!jw_text(&w))

@@ -234,12 +234,19 @@ agent_handshake(int fd, char *ver, size_t vern, int timeout_ms)
 	return 0;
 }
 
+#define HANDSHAKE_MIN_MS 2000
+
+/* Time left for the handshake: what remains of the caller's timeout, but
+ * at least HANDSHAKE_MIN_MS (a connect that just made it must not fail
+ * for want of a round trip on a slow host). */
 static int
 remaining(int64_t deadline)
 {
 	int64_t left = deadline - now_ms();
 
-	return left < 1 ? 1 : (int)(left > INT_MAX ? INT_MAX : left);
+	if (left < HANDSHAKE_MIN_MS)
+		return HANDSHAKE_MIN_MS;
+	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 int
@@ -563,6 +570,11 @@ agent_exec_next(struct agent_exec *x, int timeout_ms)
 int
 agent_exec_status(const struct agent_exec *x)
 {
+	if (x->fail_kind)
+		return x->fail_kind == AGENT_FAIL_NOTFOUND ? 127 :
+		    x->fail_kind == AGENT_FAIL_NOEXEC ? 126 : 125;
+	if (!x->done)
+		return 125;
 	if (x->exit_kind == AGENT_EXIT_TIMEOUT)
 		return 124;
 	if (x->exit_kind == AGENT_EXIT_SIGNAL)

@@ -131,6 +131,7 @@ uint64_t agent_get64(const unsigned char *p);
 /* ---- host side: connection and control requests ---- */
 
 /* vsock_connect (Firecracker hybrid vsock on uds_path) + agent_handshake.
+ * The handshake gets what is left of timeout_ms, at least 2 s.
  * Returns the fd or -1. */
 int agent_connect(const char *uds_path, uint32_t port, int timeout_ms);
 /* Connect directly to a Unix socket the agent listens on (test mode:
@@ -201,8 +202,9 @@ int agent_exec_signal(struct agent_exec *x, int sig);
  * raised), AGENT_T_EXIT (x->done, x->exit_kind, x->exit_code set).  -1 on
  * error (including the agent going away before EXIT). */
 int agent_exec_next(struct agent_exec *x, int timeout_ms);
-/* Shell-style status of a finished session: code, 128+signal, 124 for a
- * timeout. */
+/* Shell-style status of a session: after EXIT the code, 128+signal, or
+ * 124 for a timeout; after a failed start 127 (not found), 126 (not
+ * executable) or 125; 125 when no EXIT came. */
 int agent_exec_status(const struct agent_exec *x);
 /* Close the fd and free the buffer (the agent kills a running command). */
 void agent_exec_close(struct agent_exec *x);

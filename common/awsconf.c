@@ -341,6 +341,25 @@ settings(struct awsconf *c, const struct ini *cfg)
 	return set(&c->ca_bundle, v);
 }
 
+/* Profiles that get credentials some other way (roles, SSO, helper
+ * processes) are named rather than reported as "no credentials". */
+static int
+unsupported(const struct awsconf *c, const struct ini *cr, const struct ini *cfg)
+{
+	static const char *keys[] = { "role_arn", "credential_process", "sso_session",
+	    "sso_start_url", "web_identity_token_file" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++)
+		if (ini_get(cfg, c->profile, 1, NULL, keys[i], NULL) ||
+		    ini_get(cr, c->profile, 0, NULL, keys[i], NULL))
+			return fail("AWS profile '%s' uses %s, which fcsnap does not support: "
+			    "export static credentials instead (e.g. eval \"$(aws configure "
+			    "export-credentials --profile %s --format env)\")", c->profile, keys[i],
+			    c->profile);
+	return 0;
+}
+
 static int
 load(struct awsconf *c, const char *profile, struct ini *cr, struct ini *cfg)
 {
@@ -365,6 +384,8 @@ load(struct awsconf *c, const char *profile, struct ini *cr, struct ini *cfg)
 		return r < 0 ? -1 : 0;
 	if ((r = file_creds(c, cfg, 1)) != 0)
 		return r < 0 ? -1 : 0;
+	if ((r = unsupported(c, cr, cfg)) != 0)
+		return r;
 	if (explicit)
 		return fail("no AWS credentials for profile '%s': set AWS_ACCESS_KEY_ID/"
 		    "AWS_SECRET_ACCESS_KEY or add aws_access_key_id/aws_secret_access_key "

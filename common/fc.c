@@ -47,7 +47,7 @@ transport_fail(struct fc *fc, const char *method, const char *path)
 	}
 }
 
-/* Copy at most 200 bytes of a non-JSON body, control characters as '?'. */
+/* Copy at most 200 bytes of a non-JSON body, control characters as spaces. */
 static void
 snippet(const struct http_response *r, char *out, size_t n)
 {
@@ -57,10 +57,10 @@ snippet(const struct http_response *r, char *out, size_t n)
 		k = 200;
 	for (i = 0; i < k; i++) {
 		unsigned char c = (unsigned char)r->body[i];
-		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
 	out[k] = 0;
-	while (k > 0 && out[k - 1] == '?')
+	while (k > 0 && out[k - 1] == ' ')
 		out[--k] = 0;
 }
 
@@ -84,11 +84,11 @@ status_fail(const char *method, const char *path, const struct http_response *r)
 		}
 		snippet(r, text, sizeof text);
 		if (*text)
-			return fail("%s %s: HTTP %d %s: %s", method, path, r->status,
-			    r->reason, text);
+			return fail("%s %s: HTTP %d%s%s: %s", method, path, r->status,
+			    *r->reason ? " " : "", r->reason, text);
 	}
-	return fail("%s %s: HTTP %d %s (no error message)", method, path, r->status,
-	    r->reason);
+	return fail("%s %s: HTTP %d%s%s (no error message)", method, path, r->status,
+	    *r->reason ? " " : "", r->reason);
 }
 
 /* One API call; out (may be NULL) receives a 2xx response. */
@@ -427,6 +427,26 @@ fc_vm_config(struct fc *fc)
 	return s;
 }
 
+/* A process that is not our child: gone, or a zombie its parent has not
+ * reaped yet ("Z" in /proc/PID/stat)? */
+static int
+other_gone(int pid)
+{
+	char path[64], buf[512], *p;
+	size_t n;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	p = read_file(path, sizeof buf, &n);
+	if (!p)
+		return 0;
+	snprintf(buf, sizeof buf, "%s", p);
+	free(p);
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* Has pid exited? Leaves a child unreaped (WNOWAIT) for its owner. */
 static int
 pid_gone(int pid, char *how, size_t n)
@@ -443,8 +463,7 @@ pid_gone(int pid, char *how, size_t n)
 			snprintf(how, n, "was killed by signal %d", si.si_status);
 		return 1;
 	}
-	/* not our child: is it still there? */
-	if (kill(pid, 0) < 0 && errno == ESRCH) {
+	if (other_gone(pid)) {
 		snprintf(how, n, "exited");
 		return 1;
 	}

@@ -2,8 +2,13 @@
  *
  * Every call returns 0 on success (204, or 200 with a body) and -1
  * otherwise with a message: for a 4xx/5xx it is Firecracker's
- * fault_message verbatim, prefixed by the call ("PUT /snapshot/load: ...").
- * Transport failures carry http's message.  Optional fields left at
+ * fault_message verbatim, prefixed by the call ("PUT /snapshot/load: ...");
+ * an error body that is not {"fault_message": ...} gives
+ * "PUT /x: HTTP 502 Bad Gateway: <first 200 bytes of the body>".
+ * Transport failures carry http's message after the call, with
+ * Firecracker-specific hints for a missing socket ("no such socket (is
+ * firecracker running?)") and a refused one ("connection refused
+ * (firecracker has exited; stale socket?)").  Optional fields left at
  * zero/NULL are not sent (older Firecracker versions reject fields they
  * do not know: send only what is needed).
  */

@@ -981,7 +981,7 @@ static char *
 build_request(struct http_conn *c, const char *method, const char *path,
     const char *content_type, const char *body, size_t body_len, size_t *len)
 {
-	char head[1024];
+	char head[1024], host[300];
 	char *buf;
 	int n;
 	int with_body = body || (strcmp(method, "GET") && strcmp(method, "HEAD") &&
@@ -994,13 +994,18 @@ build_request(struct http_conn *c, const char *method, const char *path,
 	}
 	if (!content_type)
 		content_type = "application/json";
-	if (with_body)
-		n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: localhost\r\n"
-		    "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", method, path,
-		    content_type, body_len);
+	if (c->is_unix)
+		snprintf(host, sizeof host, "localhost");
 	else
-		n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n",
-		    method, path);
+		snprintf(host, sizeof host, strchr(c->path, ':') ? "[%.255s]:%d" : "%.255s:%d",
+		    c->path, c->port);
+	if (with_body)
+		n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
+		    "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", method, path,
+		    host, content_type, body_len);
+	else
+		n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+		    method, path, host);
 	if (n < 0 || (size_t)n >= sizeof head) {
 		fail("HTTP request line too long: %.60s...", path);
 		return NULL;
@@ -1016,7 +1021,6 @@ build_request(struct http_conn *c, const char *method, const char *path,
 	if (body_len)
 		memcpy(buf + n, body, body_len);
 	*len = (size_t)n + body_len;
-	(void)c;
 	return buf;
 }
 

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "copy.h"
 #include "fc.h"
+#include "fcbin.h"
 #include "util.h"
 
 void
@@ -77,9 +78,8 @@ check_version(struct restore *r, const char *name, const char *firecracker)
 {
 	char binver[64];
 
-	if (find_exe(firecracker, r->fc_bin, sizeof r->fc_bin) < 0)
-		return fail("firecracker binary %s: %s; give -f FILE or set "
-		    "FCSNAP_FIRECRACKER", firecracker, errmsg());
+	if (fcbin_firecracker(&r->st, firecracker, 0, r->fc_bin, sizeof r->fc_bin) < 0)
+		return -1;
 	if (fc_binary_version(r->fc_bin, binver, sizeof binver) < 0)
 		return -1;
 	switch (fc_version_loadable(r->m.fc_version, binver)) {
@@ -131,6 +131,7 @@ static int
 make_run_dir(struct restore *r, const struct restore_opts *o)
 {
 	char src[64], dst[PATH_MAX];
+	int64_t t = now_ns();
 
 	guard_block();
 	if (vm_create(&r->st, o->id, o->name, &r->vm) < 0) {
@@ -142,6 +143,7 @@ make_run_dir(struct restore *r, const struct restore_opts *o)
 		return -1;
 	}
 	guard_unblock();
+	r->T.record += now_ns() - t;
 	r->vm.agent_port = r->m.agent_port;
 	/* the snapshot's meta, for fc-exec and fc-snap-create --from-vm */
 	if (path_join(dst, sizeof dst, r->vm.dir, "meta.json") < 0)
@@ -163,6 +165,7 @@ spawn_vmm(struct restore *r, const struct restore_opts *o)
 {
 	struct vmm_opts vo = { 0 };
 	char log[PATH_MAX];
+	int64_t t;
 
 	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
 		return -1;
@@ -181,9 +184,11 @@ spawn_vmm(struct restore *r, const struct restore_opts *o)
 	}
 	guard_pid(r->vmm.pid, 1);
 	guard_unblock();
+	t = now_ns();
 	if (vm_set_pid(&r->vm, r->vmm.pid) < 0)
 		return -1;
 	r->T.spawn = now_ns();
+	r->T.record += r->T.spawn - t;
 	if (vmm_wait_ready(&r->vmm, log, (int)o->timeout_ms) < 0)
 		return fail("VM %s: %s", r->vm.id, errmsg());
 	r->T.ready = now_ns();
@@ -206,7 +211,7 @@ load(struct restore *r, const struct restore_opts *o)
 	if (fc_snapshot_load(&r->vmm.fc, &l) < 0) {
 		snprintf(msg, sizeof msg, "%s", errmsg());
 		if (path_join(log, sizeof log, r->vm.dir, "log") == 0 &&
-		    vmm_check(&r->vmm, log) < 0)
+		    vmm_check_wait(&r->vmm, log, 200) < 0)
 			return fail("VM %s: loading snapshot %s: %s (%s)", r->vm.id, o->name,
 			    msg, errmsg());
 		return fail("VM %s: loading snapshot %s: %s", r->vm.id, o->name, msg);

@@ -56,6 +56,7 @@ struct restore_times {
 	int64_t ready;                  /* its API socket answers */
 	int64_t load;                   /* snapshot loaded (and resumed) */
 	int64_t agent;                  /* agent hello answered (0: not sent) */
+	int64_t record;                 /* ns spent in vm_create + vm_set_pid */
 };
 
 struct restore {

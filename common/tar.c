@@ -893,7 +893,8 @@ fix_dirs(struct xstate *x)
 }
 
 int
-tar_extract(struct tar_reader *r, int dirfd, int flags, struct tar_stats *st)
+tar_extract(struct tar_reader *r, int dirfd, int flags, struct tar_stats *st,
+    tar_hook hook, void *ctx)
 {
 	struct xstate x;
 	const struct tar_entry *e;
@@ -906,11 +907,14 @@ tar_extract(struct tar_reader *r, int dirfd, int flags, struct tar_stats *st)
 	x.flags = flags;
 	x.name = r->name;
 	x.st = st;
-	while ((rc = tar_next(r, &e)) > 0)
-		if (x_entry(&x, r, e) < 0) {
+	while ((rc = tar_next(r, &e)) > 0) {
+		uint64_t skipped = st->skipped_devices;
+		if (x_entry(&x, r, e) < 0 ||
+		    (hook && hook(ctx, e, st->skipped_devices == skipped) < 0)) {
 			rc = -1;
 			break;
 		}
+	}
 	if (rc == 0)
 		rc = fix_dirs(&x);
 	for (i = 0; i < x.nfix; i++)

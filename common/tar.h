@@ -73,10 +73,16 @@ struct tar_stats {
 	uint64_t skipped_devices;
 };
 
+/* Called for every entry after it was handled; created is 1 when it is
+ * on disk now, 0 when it was skipped (a device node without
+ * TAR_X_DEVICES).  A negative return stops the extraction (message set). */
+typedef int (*tar_hook)(void *ctx, const struct tar_entry *e, int created);
+
 /* Extract the whole archive read by r into the directory dirfd (which
- * should be empty).  Returns 0 or -1 with a message naming the entry; on
- * error the directory holds a partial tree the caller removes.  The
- * caller still closes r. */
-int tar_extract(struct tar_reader *r, int dirfd, int flags, struct tar_stats *st);
+ * should be empty).  hook may be NULL.  Returns 0 or -1 with a message
+ * naming the entry; on error the directory holds a partial tree the caller
+ * removes.  The caller still closes r. */
+int tar_extract(struct tar_reader *r, int dirfd, int flags, struct tar_stats *st,
+    tar_hook hook, void *ctx);
 
 #endif

@@ -319,12 +319,24 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 		e = errno;
 	rm_rf(tmp);
 	if (e == EEXIST || e == ENOTEMPTY) {
-		errno = EEXIST;
-		return fail("VM id %s is in use: choose another id, or end that VM "
+		fail("VM id %s is in use: choose another id, or end that VM "
 		    "with fc-kill %s", id, id);
+		errno = EEXIST;
+		return -1;
 	}
 	errno = e;
 	return fail_errno("creating %s", v->dir);
+}
+
+/* run/<id> exists: if its process is gone, remove it (1), else 0. */
+static int
+drop_if_dead(const struct store *s, const char *id)
+{
+	struct vm old;
+
+	if (vm_load(s, id, &old) < 0 || vm_alive(&old))
+		return 0;
+	return rm_rf(old.dir) == 0;
 }
 
 int
@@ -335,8 +347,18 @@ vm_create(const struct store *s, const char *id, const char *snapshot, struct vm
 
 	if (store_prepare(s) < 0)
 		return -1;
-	if (id)
-		return vm_id_check(id) < 0 ? -1 : create_once(s, id, snapshot, v);
+	if (id) {
+		if (vm_id_check(id) < 0)
+			return -1;
+		if (create_once(s, id, snapshot, v) == 0)
+			return 0;
+		if (errno != EEXIST || !drop_if_dead(s, id)) {
+			fail("VM id %s is in use: choose another id, or end that VM "
+			    "with fc-kill %s", id, id);
+			return -1;
+		}
+		return create_once(s, id, snapshot, v);
+	}
 	for (tries = 0; tries < 16; tries++) {
 		if (vm_id_new(gen, sizeof gen) < 0)
 			return -1;

@@ -54,7 +54,8 @@ int vm_id_new(char *out, size_t n);
 
 /* Create run/<id> (id NULL: a fresh random one) holding vm.json with
  * pid 0 and owner = this process.  Creates the store dirs if needed.
- * -1 with "VM id X is in use" when run/<id> exists. */
+ * -1 with "VM id X is in use" when run/<id> exists and its process runs
+ * (or its vm.json is damaged); a dead entry of that id is replaced. */
 int vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v);
 /* Record the firecracker pid (reads its start time) and rewrite vm.json. */
 int vm_set_pid(struct vm *v, pid_t pid);

@@ -104,6 +104,21 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 }
 
 int
+vmm_check_wait(struct vmm *v, const char *log, int ms)
+{
+	struct timespec ts = { 0, 1000000 };
+	int64_t deadline = now_ms() + ms;
+
+	for (;;) {
+		if (vmm_check(v, log) < 0)
+			return -1;
+		if (now_ms() >= deadline)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
+int
 vmm_attach(struct vmm *v, pid_t pid, const char *api_sock, int timeout_ms)
 {
 	if (set_sock(v, api_sock, timeout_ms) < 0)

@@ -57,6 +57,9 @@ int vmm_wait_ready(struct vmm *v, const char *log, int timeout_ms);
 /* Is it still running?  0, or -1 with "firecracker exited with status N
  * ...; log: <last lines of log>" (reaps it when it is our child). */
 int vmm_check(struct vmm *v, const char *log);
+/* The same, but give a dying process up to ms to be seen dead (after its
+ * API connection broke, its exit may lag a moment). */
+int vmm_check_wait(struct vmm *v, const char *log, int ms);
 /* Attach to a firecracker that runs already (pid > 0 is checked for
  * liveness by callers). 0 or -1. */
 int vmm_attach(struct vmm *v, pid_t pid, const char *api_sock, int timeout_ms);

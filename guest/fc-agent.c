@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 #define TX_CAP      (WINDOW + 4096)
 #define TX_RESERVE  256                    /* room kept for control frames */
 #define OUT_CHUNK   (64u * 1024)
+#define PIPE_BYTES  (256 * 1024)               /* fewer wakeups per MiB */
 #define DRAIN_MS    1000                   /* output idle time after exit */
 #define LINGER_MS   5000                   /* wait for the host to close */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -365,7 +367,8 @@ child_exec(const struct cmd *c, int in, int out, int err, int errpipe)
 	e[0] = 1;
 	if (chdir(c->cwd) == 0) {
 		e[0] = 2;
-		execvpe(c->argv[0], c->argv, c->envp);
+		environ = c->envp;              /* PATH lookup uses the command's PATH */
+		execvp(c->argv[0], c->argv);
 	}
 	e[1] = errno;
 	(void)!write(errpipe, e, sizeof(e));
@@ -779,9 +782,11 @@ session_abort(struct session *s)
 static int
 make_pipes(int p[3][2])
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		if (pipe2(p[i], O_CLOEXEC) < 0)
 			return -1;
+		fcntl(p[i][0], F_SETPIPE_SZ, PIPE_BYTES);   /* best effort */
+	}
 	return 0;
 }
 
@@ -921,6 +926,26 @@ serve(int fd)
 
 /* ---- listening ---- */
 
+static void
+reap_all(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* bind + listen; closes fd and returns -1 (message set) on failure. */
+static int
+bind_listen(int fd, const struct sockaddr *sa, socklen_t n, const char *what)
+{
+	if (bind(fd, sa, n) < 0 || listen(fd, 128) < 0) {
+		fail_errno("listening on %s", what);
+		close(fd);
+		return -1;
+	}
+	logv("listening on %s", what);
+	return fd;
+}
+
 static int
 listen_unix(const char *dir, uint32_t port)
 {
@@ -929,43 +954,75 @@ listen_unix(const char *dir, uint32_t port)
 
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%u", dir, port) >=
 	    (int)sizeof(sa.sun_path))
-		die("socket path %s/%u is too long (max %zu bytes): use a shorter --unix-dir",
+		return fail("socket path %s/%u is too long (max %zu bytes): use a shorter --unix-dir",
 		    dir, port, sizeof(sa.sun_path) - 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		die("socket: %s", strerror(errno));
+		return fail_errno("socket");
 	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("binding %s: %s", sa.sun_path, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen on %s: %s", sa.sun_path, strerror(errno));
-	logv("listening on %s", sa.sun_path);
-	return fd;
+	return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), sa.sun_path);
 }
 
 static int
 listen_vsock(uint32_t port)
 {
 	struct sockaddr_vm sa;
+	char what[32];
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.svm_family = AF_VSOCK;
 	sa.svm_cid = VMADDR_CID_ANY;
 	sa.svm_port = port;
+	snprintf(what, sizeof(what), "vsock port %u", port);
 	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		die("vsock socket: %s (is the kernel built with CONFIG_VIRTIO_VSOCKETS?)",
-		    strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("binding vsock port %u: %s", port, strerror(errno));
-	if (listen(fd, 128) < 0)
-		die("listen on vsock port %u: %s", port, strerror(errno));
-	logv("listening on vsock port %u", port);
-	return fd;
+		return fail_errno("vsock socket (does the kernel have CONFIG_VIRTIO_VSOCKETS and the VM a vsock device?)");
+	return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), what);
+}
+
+/* Listen, or as init keep trying (process 1 must not exit). */
+static int
+listen_any(const char *dir, uint32_t port)
+{
+	int fd, warned = 0;
+
+	for (;;) {
+		fd = dir ? listen_unix(dir, port) : listen_vsock(port);
+		if (fd >= 0 || !as_init)
+			return fd;
+		if (!warned++)
+			warnmsg("%s (retrying every second)", errmsg());
+		reap_all();
+		sleep(1);
+	}
+}
+
+/* Test mode: end with the process that started us (the Firecracker
+ * stand-in), as a real agent ends with its VM. */
+static void
+follow_parent(void)
+{
+	pid_t parent = getppid();
+	int sig = 0;
+
+	if (prctl(PR_GET_PDEATHSIG, &sig) == 0 && sig)
+		return;                         /* the starter chose already */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		exit(0);
 }
 
 /* ---- init duties ---- */
+
+/* fds 0..2 open (on /dev/null if need be), so no pipe lands there. */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			die("cannot open /dev/null as fd %d", fd);
+}
 
 static void
 mount_one(const char *src, const char *dst, const char *type, unsigned long fl,
@@ -998,19 +1055,23 @@ init_setup(void)
 	if (sethostname("fcsnap", 6) < 0)
 		warnmsg("sethostname: %s", strerror(errno));
 	reboot(RB_DISABLE_CAD);             /* ctrl-alt-del becomes SIGINT to us */
+	if (getpid() != 1)                  /* --init: adopt orphans as init would */
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	setenv("HOME", "/root", 0);
 }
 
-/* PID 1 on SIGTERM / ctrl-alt-del: stop everything, sync, power off. */
-static _Noreturn void
+/* PID 1 on SIGTERM / ctrl-alt-del: stop everything, sync, power off.
+ * With --init but not process 1 (a container, a test): only sync. */
+static void
 init_shutdown(void)
 {
 	logv("shutting down");
+	sync();
+	if (getpid() != 1)
+		return;
 	kill(-1, SIGTERM);
 	sleep(1);
 	kill(-1, SIGKILL);
-	sync();
-	mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
 	sync();
 #if defined(__x86_64__) || defined(__i386__)
 	/* Firecracker on x86 has no power-off device before ACPI support
@@ -1023,20 +1084,16 @@ init_shutdown(void)
 }
 
 static void
-reap_all(void)
-{
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-}
-
-static void
 accept_one(int lfd, int sigr)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	pid_t pid;
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+			sleep(1);                /* let sessions end instead of spinning */
 		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		warnmsg("fork: %s", strerror(errno));
@@ -1117,6 +1174,7 @@ main(int argc, char **argv)
 	int c, lfd;
 
 	prog_init(argv);
+	opterr = 0;
 	as_init = getpid() == 1;
 	while ((c = getopt_long(argc, argv, "p:U:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -1129,7 +1187,7 @@ main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
-		default: usage_die("try '%s --help'", progname);
+		default: usage_die("bad option '%s': try '%s --help'", argv[optind - 1], progname);
 		}
 	}
 	if (optind != argc)
@@ -1137,8 +1195,13 @@ main(int argc, char **argv)
 	test_mode = dir != NULL;
 	if (as_init)
 		init_setup();
+	std_fds();
 	setenv("PATH", DEFAULT_PATH, 0);
-	lfd = dir ? listen_unix(dir, (uint32_t)port) : listen_vsock((uint32_t)port);
+	if (test_mode)
+		follow_parent();
+	lfd = listen_any(dir, (uint32_t)port);
+	if (lfd < 0)
+		die("%s", errmsg());
 	snprintf(path, sizeof(path), "%s/%lld", dir ? dir : "", port);
 	serve_forever(lfd, dir ? path : NULL);
 	return 0;

@@ -152,6 +152,36 @@ test_expect_success 'snapshot load is refused once boot resources were configure
 	si_alive $D
 '
 
+test_expect_success 'each boot-specific resource alone makes a later load refused' '
+	for req in "PUT /network-interfaces/eth0 {\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\"}" \
+		"PUT /machine-config {\"vcpu_count\":1,\"mem_size_mib\":64}" \
+		"PUT /vsock {\"guest_cid\":3,\"uds_path\":\"v.sock\"}" \
+		"PUT /entropy {}"; do
+		rm -rf one && si_start one &&
+		set -- $req &&
+		expect_api one 204 "$@" &&
+		expect_fault one "Loading a microVM snapshot not allowed after configuring boot-specific resources" \
+			PUT /snapshot/load "$(load_body)" &&
+		si_kill one || exit 1
+	done
+'
+
+test_expect_success 'the logger is not boot-specific: a load after it is attempted' '
+	si_start lg && : >lg/fc.log &&
+	expect_api lg 204 PUT /logger "{\"log_path\":\"fc.log\",\"level\":\"Debug\"}" &&
+	expect_fault lg "Failed to get snapshot state from file" PUT /snapshot/load "$(load_body)" &&
+	si_wait lg
+'
+
+test_expect_success 'a network interface shows in /vm/config; a reused tap is refused' '
+	expect_api $D 204 PUT /network-interfaces/eth0 \
+		"{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"06:00:00:00:00:01\"}" &&
+	expect_fault $D "The host device name tap0 is already in use" PUT /network-interfaces/eth1 \
+		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap0\"}" &&
+	expect_api $D 200 GET /vm/config &&
+	grep -q "\"host_dev_name\":\"tap0\"" $D/resp
+'
+
 test_expect_success 'InstanceStart without a kernel is refused' '
 	si_start nokernel &&
 	expect_fault nokernel "Start microvm error: Cannot start microvm without kernel configuration." \
@@ -245,9 +275,11 @@ test_expect_success 'replies look like micro_http (Server header, Content-Length
 '
 
 test_expect_success 'several clients at once are served' '
+	pids= &&
 	for i in 1 2 3 4 5 6 7 8; do
-		curl -sS --unix-socket $D/api.sock http://localhost/version >c$i &
-	done; wait &&
+		curl -sS --unix-socket $D/api.sock http://localhost/version >c$i & pids="$pids $!"
+	done &&
+	wait $pids &&
 	for i in 1 2 3 4 5 6 7 8; do grep -q 1.16.1 c$i || exit 1; done
 '
 

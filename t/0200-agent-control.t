@@ -65,6 +65,15 @@ test_expect_success 'SIGTERM ends the agent and removes its socket' '
 	test ! -e "$TRASH/g3/10789"
 '
 
+test_expect_success 'in test mode the agent ends with the process that started it' '
+	mkdir -p g4 &&
+	sh -c "fc-agent --unix-dir \"$TRASH/g4\" </dev/null >/dev/null 2>&1 & echo \$! >apid; exec sleep 1000" &
+	parent=$!
+	wait_for test -S "$TRASH/g4/10789" &&
+	kill -9 $parent &&
+	wait_for sh -c "! kill -0 $(cat apid) 2>/dev/null"
+'
+
 test_expect_success 'a bad port is a usage error' '
 	expect_code 2 fc-agent -p 0 --unix-dir "$G" &&
 	one_line_err &&

@@ -73,6 +73,14 @@ test_expect_success '--clear-env starts from an empty environment' '
 	test "$(cat out)" = ONLY=1
 '
 
+test_expect_success 'the command is found in its own PATH' '
+	mkdir -p pbin &&
+	printf "#!/bin/sh\necho from-pbin\n" >pbin/only-here &&
+	chmod 755 pbin/only-here &&
+	agent-cli -e "PATH=$TRASH/pbin:/usr/bin:/bin" "$S" exec -- only-here >out &&
+	test "$(cat out)" = from-pbin
+'
+
 test_expect_success 'the working directory is set' '
 	mkdir -p wd &&
 	agent-cli -w "$TRASH/wd" "$S" exec -- pwd >out &&

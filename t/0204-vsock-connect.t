@@ -10,11 +10,15 @@ AGENT=$!
 at_exit "kill $AGENT"
 wait_for test -S "$G/10789"
 
-# start_bridge NAME [ARGS...]: a bridge on $TRASH/NAME, killed at the end.
+# start_bridge NAME [ARGS...]: a bridge on $TRASH/NAME.  Test bodies run
+# in subshells, so pids go to a file that the script's exit reads (the
+# bridges also carry the test tag: lib.sh kills them as a backstop).
+: >"$TRASH/bridges"
+at_exit 'kill $(cat "$TRASH/bridges")'
 start_bridge() {
 	_n=$1; shift
-	FCSNAP_TEST_TAG=bridge-$FCSNAP_TEST_TAG fake-bridge "$@" "$TRASH/$_n" "$G" </dev/null >/dev/null 2>&1 &
-	at_exit "kill $!"
+	fake-bridge "$@" "$TRASH/$_n" "$G" </dev/null >/dev/null 2>&1 &
+	echo $! >>"$TRASH/bridges"
 }
 
 start_bridge v.sock
@@ -64,12 +68,11 @@ test_expect_success 'a socket path longer than sun_path is reached through its d
 '
 
 test_expect_success 'a peer that never answers the handshake times out, naming the port' '
-	FCSNAP_TEST_TAG=bridge-$FCSNAP_TEST_TAG fake-bridge "$G/7" "$TRASH/none" </dev/null >/dev/null 2>&1 &
-	echo "kill $!" >>kills
+	fake-bridge "$G/7" "$TRASH/none" </dev/null >/dev/null 2>&1 &
+	echo $! >>"$TRASH/bridges"
 	wait_for test -S "$G/7" &&
 	expect_code 125 agent-cli -t 300 --vsock 7 "$TRASH/v.sock" ping &&
 	grep_err "vsock port 7 via $TRASH/v.sock: agent: timed out"
 '
-at_exit 'sh "$TRASH/kills"'
 
 test_done

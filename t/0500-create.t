@@ -10,7 +10,7 @@ test_expect_success 'create prints the name and publishes vmstate, mem, rootfs.e
 	test "$(cat out)" = py &&
 	d=$(snapdir py) &&
 	test -s "$d/vmstate" && test -s "$d/mem" && test -s "$d/meta.json" &&
-	test "$(ls "$d" | sort | tr "\n" " ")" = "meta.json mem rootfs.ext4 vmstate " &&
+	test "$(ls "$d" | sort | tr "\n" " ")" = "mem meta.json rootfs.ext4 vmstate " &&
 	test_no_strays
 '
 
@@ -44,7 +44,8 @@ test_expect_success 'meta.json records version, vendor, kernel, machine, port an
 
 test_expect_success 'boot args, initrd, firecracker args and run command are recorded' '
 	printf initrd >initrd.img &&
-	FCSNAP_FIRECRACKER_ARGS="--level Debug" expect_code 0 fc-snap-create -l opts \
+	FCSNAP_FIRECRACKER_ARGS="--level Debug" FCSTANDIN_AGENT_ARGS="--port 5000" \
+		expect_code 0 fc-snap-create -l opts \
 		-r rootfs.img --boot-args "quiet init=/sbin/fc-agent" --initrd initrd.img \
 		-F --no-seccomp -p 5000 --run-command "python3 -c '\''print(1)'\''" &&
 	m=$(cat "$(snapdir opts)/meta.json") &&
@@ -124,20 +125,23 @@ test_expect_success 'mem and vcpus out of range are usage errors' '
 '
 
 test_expect_success 'a missing kernel, rootfs or initrd is refused' '
-	bad 1 "kernel $TRASH/nope" fc-snap-create bad -r rootfs.img -k "$TRASH/nope" &&
+	bad 1 "kernel $TRASH/nope does not exist" fc-snap-create --no-fetch bad -r rootfs.img -k "$TRASH/nope" &&
 	bad 1 "rootfs nope.img: No such file" fc-snap-create bad -r nope.img &&
 	bad 1 "initrd nope" fc-snap-create bad -r rootfs.img --initrd nope &&
 	: >empty.img && bad 1 "rootfs empty.img is empty" fc-snap-create bad -r empty.img &&
 	bad 1 "rootfs . is not a regular file" fc-snap-create bad -r . &&
-	(unset FCSNAP_KERNEL; bad 1 "no guest kernel.*FCSNAP_KERNEL" fc-snap-create bad -r rootfs.img)
+	(unset FCSNAP_KERNEL; bad 1 "kernel .*/kernel/vmlinux does not exist.*FCSNAP_KERNEL" \
+		fc-snap-create --no-fetch bad -r rootfs.img)
 '
 
 test_expect_success 'a missing or non-executable firecracker is refused' '
-	bad 1 "firecracker binary $TRASH/nofc" fc-snap-create bad -r rootfs.img -f "$TRASH/nofc" &&
+	bad 1 "firecracker binary $TRASH/nofc does not exist" \
+		fc-snap-create --no-fetch bad -r rootfs.img -f "$TRASH/nofc" &&
 	printf "#!/bin/sh\n" >noexec && chmod 644 noexec &&
 	bad 1 "firecracker binary" fc-snap-create bad -r rootfs.img -f "$TRASH/noexec" &&
 	(PATH=/usr/bin:/bin; unset FCSNAP_FIRECRACKER;
-	 bad 1 "firecracker not found in PATH" "$FCSNAP_BUILD/bin/fc-snap-create" bad -r rootfs.img)
+	 bad 1 "firecracker not found in PATH" "$FCSNAP_BUILD/bin/fc-snap-create" --no-fetch \
+		bad -r rootfs.img)
 '
 
 test_expect_success 'bad --tap and --mac values are refused' '

@@ -37,10 +37,17 @@ test_expect_success 'firecracker runs in the run dir, in its own session' '
 	test "$(ps -o sid= -p "$pid" | tr -d " ")" = "$pid"
 '
 
-test_expect_success 'the agent got the hello (clock and entropy) from restore' '
-	id=$(cat id1) &&
-	grep -Eqi "hello|clock" "$FCSNAP_DIR/run/$id/log" || {
-		cat "$FCSNAP_DIR/run/$id/log"; false; }
+test_expect_success 'restore sends the agent its hello (clock and entropy)' '
+	FCSTANDIN_AGENT_ARGS=-v expect_code 0 fc-snap-restore py &&
+	log=$FCSNAP_DIR/run/$(cat out)/log &&
+	grep -q "hello: clock" "$log" && grep -q "hello: entropy" "$log" || {
+		cat "$log"; false; }
+'
+
+test_expect_success 'with --no-hello or --paused the agent gets no hello' '
+	FCSTANDIN_AGENT_ARGS=-v expect_code 0 fc-snap-restore --no-hello py &&
+	id=$(cat out) && vm_ping "$id" &&
+	! grep -q "hello:" "$FCSNAP_DIR/run/$id/log"
 '
 
 test_expect_success '--id chooses the id; a taken id is refused and the VM is untouched' '
@@ -105,6 +112,7 @@ test_expect_success 'a truncated or missing file is refused before anything star
 	d=$(snapdir dmg) &&
 	truncate -s -4096 "$d/mem" &&
 	refused "dmg is damaged: mem has .* bytes, meta.json says" fc-snap-restore dmg &&
+	truncate -s +4096 "$d/mem" &&
 	rm "$d/rootfs.ext4" &&
 	refused "dmg is incomplete: rootfs.ext4 is missing" fc-snap-restore dmg &&
 	rm "$d/meta.json" &&
@@ -135,8 +143,8 @@ test_expect_success 'a failing load: the reason, firecracker killed, run dir rem
 '
 
 test_expect_success 'firecracker dying at load: reported, nothing left' '
-	FCSTANDIN_DIE=snapshot/load refused "py" fc-snap-restore py ||
-	FCSTANDIN_DIE=LoadSnapshot refused "py" fc-snap-restore py
+	FCSTANDIN_DIE=snapshot-load refused "loading snapshot py.*firecracker exited with status 1" \
+		fc-snap-restore py
 '
 
 test_expect_success 'an agent that never answers the hello: timeout, nothing left' '
@@ -149,10 +157,12 @@ test_expect_success '--no-hello resumes without contacting the agent' '
 	kill_all_vms
 '
 
+has_api_sock() { ls "$FCSNAP_DIR"/run/*/api.sock >/dev/null 2>&1; }
+
 test_expect_success 'SIGTERM during restore: nothing left' '
 	(unset FCSTANDIN_AGENT; exec fc-snap-restore -t 60 py) >o1 2>e1 &
 	p=$! &&
-	wait_for ls "$FCSNAP_DIR"/run/*/api.sock &&
+	wait_for has_api_sock &&
 	sleep 0.2 &&
 	kill -TERM $p && rc=0 && wait $p || rc=$? &&
 	test "$rc" = 1 && grep -q "interrupted by signal 15" e1 &&

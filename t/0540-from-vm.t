@@ -17,11 +17,11 @@ test_expect_success '--from-vm snapshots the VM and leaves it paused' '
 	expect_code 0 fc-snap-create --from-vm src -l warm &&
 	test "$(cat out)" = warm &&
 	d=$(snapdir warm) &&
-	test "$(ls "$d" | sort | tr "\n" " ")" = "meta.json mem rootfs.ext4 vmstate " &&
+	test "$(ls "$d" | sort | tr "\n" " ")" = "mem meta.json rootfs.ext4 vmstate " &&
 	test "$(stat -c %a "$d/mem")" = 600 &&
 	test "$(head -c 13 "$d/rootfs.ext4")" = written-in-vm &&
 	test "$(vm_state src)" = Paused &&
-	test_no_strays
+	no_temp_dirs
 '
 
 test_expect_success 'the new snapshot keeps the source settings under its own name' '
@@ -61,13 +61,13 @@ test_expect_success 'a failing snapshot: the reason, the source resumed, nothing
 	expect_code 1 fc-snap-create --from-vm src3 -l warm4 &&
 	one_line_err && grep_err "src3" && grep_err "snapshot/create" &&
 	test "$(vm_state src3)" = Running && vm_ping src3 &&
-	test ! -e "$(snapdir warm4)" && test_no_strays
+	test ! -e "$(snapdir warm4)" && no_temp_dirs
 '
 
 test_expect_success 'an unknown VM is refused' '
 	expect_code 1 fc-snap-create --from-vm nosuchvm -l x &&
 	one_line_err && grep_err "nosuchvm" &&
-	test ! -e "$(snapdir x)" && test_no_strays
+	test ! -e "$(snapdir x)" && no_temp_dirs
 '
 
 test_expect_success 'a dead VM is refused' '

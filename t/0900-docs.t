@@ -25,6 +25,17 @@ for p in $progs; do
 		! grep -v "^\$" lint | grep . || { cat lint; false; }
 	'
 
+	test_expect_success "$p man page has every section a user looks for" '
+		for s in NAME SYNOPSIS DESCRIPTION "EXIT STATUS" ENVIRONMENT FILES EXAMPLES "SEE ALSO"; do
+			grep -Eq "^\.Sh \"?$s\"?\$" "$page" || { echo "no $s section"; exit 1; }
+		done
+	'
+
+	test_expect_success "$p man page renders with groff without warnings" '
+		groff -ww -mandoc -Tutf8 "$page" >/dev/null 2>groff.err &&
+		test ! -s groff.err || { cat groff.err; false; }
+	'
+
 	test_expect_success "$p --help exits 0 and prints usage on stdout" '
 		expect_code 0 "$p" --help &&
 		grep -qi "usage" out &&

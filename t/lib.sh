@@ -34,7 +34,7 @@ export FCSNAP_DIR FCSNAP_TEST_TAG
 # Keep the caller's AWS/FCSNAP settings from leaking into tests.
 unset FCSNAP_REMOTE FCSNAP_FIRECRACKER_ARGS AWS_PROFILE AWS_ACCESS_KEY_ID \
 	AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 \
-	AWS_REGION AWS_DEFAULT_REGION
+	AWS_REGION AWS_DEFAULT_REGION AWS_CA_BUNDLE AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
 HOME="$TRASH/home"; mkdir -p "$HOME"; export HOME
 
 test_count=0
@@ -154,7 +154,8 @@ test_no_strays() {
 	done
 	[ -z "$_left" ] || { echo "stray processes:$_left"; return 1; }
 	if [ -d "$FCSNAP_DIR" ]; then
-		_tmp=$(find "$FCSNAP_DIR" -maxdepth 2 -name '.tmp*' 2>/dev/null)
+		# find fails when a dir vanishes mid-walk: not a failure here
+		_tmp=$(find "$FCSNAP_DIR" -maxdepth 2 -name '.tmp*' 2>/dev/null || true)
 		[ -z "$_tmp" ] || { echo "stray temp entries: $_tmp"; return 1; }
 	fi
 }

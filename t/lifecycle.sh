@@ -5,6 +5,13 @@ FCSNAP_FIRECRACKER="$FCSNAP_BUILD/t/fc-standin"
 FCSTANDIN_AGENT="$FCSNAP_BUILD/bin/fc-agent"
 export FCSNAP_FIRECRACKER FCSTANDIN_AGENT
 unset FCSTANDIN_DIE FCSTANDIN_FAIL FCSTANDIN_VERSION FCSNAP_KERNEL
+# A missing firecracker/kernel is fetched: never from the internet in tests.
+FCSNAP_FIRECRACKER_URL=http://127.0.0.1:9/releases
+FCSNAP_KERNEL_URL=http://127.0.0.1:9/vmlinux
+export FCSNAP_FIRECRACKER_URL FCSNAP_KERNEL_URL
+# little guest memory to write: keeps the fsyncs of publish cheap
+FCSTANDIN_DIRTY_PCT=1
+export FCSTANDIN_DIRTY_PCT
 
 # A dummy kernel and a small sparse rootfs with a recognizable first block.
 lc_inputs() {
@@ -62,4 +69,11 @@ vm_ping() {
 # GET / on a VM's API socket: prints the state ("Running", "Paused").
 vm_state() {
 	curl -s --unix-socket "$FCSNAP_DIR/run/$1/api.sock" http://localhost/ | jfield state
+}
+
+# No temp entries in the store (test_no_strays without the process check,
+# for tests where VMs are meant to run).
+no_temp_dirs() {
+	_tmp=$(find "$FCSNAP_DIR" -maxdepth 2 -name '.tmp*' 2>/dev/null)
+	[ -z "$_tmp" ] || { echo "stray temp entries: $_tmp"; return 1; }
 }

@@ -43,15 +43,16 @@ si_alive() { kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
 # api D METHOD PATH [BODY]: one request; status in D/code, body in D/resp.
 api() {
-	_d=$1 _m=$2 _p=$3
+	_d=$1 _m=$2 _p=$3 _rc=0
 	if [ $# -ge 4 ]; then
 		curl -sS --unix-socket "$_d/api.sock" -X "$_m" -H 'Content-Type: application/json' \
-			--data-binary "$4" -o "$_d/resp" -w '%{http_code}' "http://localhost$_p" >"$_d/code"
+			--data-binary "$4" -o "$_d/resp" -w '%{http_code}' "http://localhost$_p" >"$_d/code" || _rc=$?
 	else
 		curl -sS --unix-socket "$_d/api.sock" -X "$_m" \
-			-o "$_d/resp" -w '%{http_code}' "http://localhost$_p" >"$_d/code"
+			-o "$_d/resp" -w '%{http_code}' "http://localhost$_p" >"$_d/code" || _rc=$?
 	fi
 	[ -f "$_d/resp" ] || : >"$_d/resp"
+	return $_rc
 }
 
 # expect_api D CODE METHOD PATH [BODY]: the request answers CODE.
@@ -103,6 +104,9 @@ guest_pids() {
 	done
 	return 0
 }
+
+# no_guests: no echo-guest of this script runs.
+no_guests() { [ -z "$(guest_pids)" ]; }
 
 # si_snapshot D: pause and snapshot into D/vmstate and D/mem.
 si_snapshot() {

@@ -122,8 +122,8 @@ run_exec(int fd, struct agent_exec_req *r)
 	forward_signals(&sigr);
 	if (agent_exec_start(&x, fd, r, 30000) < 0) {
 		warnmsg("%s", errmsg());
-		return x.fail_kind == AGENT_FAIL_NOTFOUND ? 127 :
-		    x.fail_kind == AGENT_FAIL_NOEXEC ? 126 : 125;
+		agent_exec_close(&x);
+		return agent_exec_status(&x);
 	}
 	for (;;) {
 		pf[0] = (struct pollfd){ x.fd, POLLIN, 0 };

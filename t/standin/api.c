@@ -190,6 +190,7 @@ put_actions(struct reply *r, struct body *b)
 			return;
 		}
 		standin_die_point("InstanceStart");
+		snprintf(S.cmdline, sizeof S.cmdline, "%s", S.cfg.have_args ? S.cfg.boot_args : "");
 		S.started = 1;
 		S.state = ST_RUNNING;
 		guest_boot();
@@ -756,6 +757,7 @@ snapshot_load(struct reply *r, struct body *b)
 	}
 	c.dirty = body_bool(b->js, b->t, 0, "track_dirty_pages", 0) ||
 		body_bool(b->js, b->t, 0, "enable_diff_snapshots", 0);
+	snprintf(S.cmdline, sizeof S.cmdline, "%s", c.have_args ? c.boot_args : "");
 	c.have_boot = 0;        /* GET /vm/config shows no boot-source after a load */
 	c.smt = 0;
 	c.cpu_template[0] = 0;

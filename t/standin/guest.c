@@ -3,7 +3,9 @@
  * (PR_SET_PDEATHSIG), its stdout/stderr on our stdout (the serial console).
  * Pause is SIGSTOP to its group, resume SIGCONT.  When it exits on its own
  * the "VM" has shut down and the stand-in exits 0, like Firecracker after
- * a guest reboot (reboot=k).
+ * a guest reboot (reboot=k).  The kernel command line (boot_args, kept
+ * across snapshots) is in its environment as FCSTANDIN_CMDLINE, as a real
+ * guest would read /proc/cmdline.
  */
 #include "standin.h"
 
@@ -68,7 +70,7 @@ boot_lines(void)
 		"[    0.000000] Linux version 6.1.0-fcstandin (fc-standin) #1 SMP\n"
 		"[    0.000000] Command line: %.200s\n"
 		"[    0.004000] fc-standin: %lld vCPU(s), %lld MiB, firecracker %s\n",
-		S.cfg.have_args ? S.cfg.boot_args : "", S.cfg.vcpus, S.cfg.mem_mib, S.version);
+		S.cmdline, S.cfg.vcpus, S.cfg.mem_mib, S.version);
 	console(buf);
 }
 
@@ -132,6 +134,7 @@ guest_start_now(void)
 				close(nul);
 		}
 		dup2(1, 2);
+		setenv("FCSTANDIN_CMDLINE", S.cmdline, 1);
 		execvp(agent, argv);
 		fprintf(stderr, "fc-standin: guest: cannot run %s: %s\n", agent, strerror(errno));
 		_exit(127);

@@ -30,7 +30,8 @@
  * answered "OK <n>\n" (n from 1073741824 up), or closed without a reply
  * when nothing listens.  The agent runs in its own process group with
  * PR_SET_PDEATHSIG(SIGKILL), stdin /dev/null, stdout and stderr on our
- * stdout.  PATCH /vm Paused stops its group (SIGSTOP), Resumed continues
+ * stdout, and FCSTANDIN_CMDLINE set to the guest's kernel command line
+ * (boot_args; after a load, those recorded in the snapshot).  PATCH /vm Paused stops its group (SIGSTOP), Resumed continues
  * it; /snapshot/create closes every bridged connection (vsock reset);
  * SendCtrlAltDel sends it SIGTERM.  When the agent exits, the "VM" is gone
  * and the stand-in exits 0.  Without FCSTANDIN_AGENT no guest runs and

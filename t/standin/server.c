@@ -166,6 +166,8 @@ parse_head(struct conn *c, struct req *r, char *msg, size_t mn)
 	size_t vlen;
 
 	memset(r, 0, sizeof *r);
+	if (c->inlen == 0)
+		return 0;
 	end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
 	if (!end) {
 		if (c->inlen > MAX_HEAD) {
@@ -390,6 +392,8 @@ server_pollfds(struct pollfd *p, int max, int64_t *deadline)
 			(conns[i].outlen > conns[i].outoff ? POLLOUT : 0);
 		if (conns[i].ready_at && (*deadline == 0 || conns[i].ready_at < *deadline))
 			*deadline = conns[i].ready_at;
+		if (!p[n].events)
+			p[n].fd = -1;   /* nothing to wait for: POLLHUP alone would spin */
 		n++;
 	}
 	return n;

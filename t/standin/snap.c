@@ -529,7 +529,7 @@ snap_load(const char *state_path, const char *mem_path, struct vmcfg *c)
 {
 	char ver[32], *buf, *js;
 	size_t len, jl;
-	int smaj, smin, omaj, omin;
+	int smaj = 0, smin = 0, omaj = 0, omin = 0;
 
 	buf = read_file(state_path, 64 << 20, &len);
 	if (!buf)

@@ -89,6 +89,7 @@ struct standin {
 	int guest_wanted;           /* booted: guest should run */
 	int64_t guest_boot_at;      /* ms; 0 = not pending */
 	char gdir[108];
+	char cmdline[4096];         /* kernel command line, given to the agent */
 	/* lifecycle */
 	int64_t exit_at;            /* ms; 0 = not scheduled */
 	int exit_code;

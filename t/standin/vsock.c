@@ -294,6 +294,10 @@ vsock_pollfds(struct pollfd *p, int max)
 			(c->h2g.off < c->h2g.len ? POLLOUT : 0);
 		n++;
 	}
+	/* an fd we wait nothing from is left out: POLLHUP alone would spin */
+	for (i = 0; i < n; i++)
+		if (!p[i].events)
+			p[i].fd = -1;
 	return n;
 }
 

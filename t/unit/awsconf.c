@@ -149,6 +149,10 @@ main(void)
 	    "aws_access_key_id = a\naws_secret_access_key = b\n");
 	fails_with("x", "addressing_style 'sideways'", "bad addressing_style is refused");
 
+	put(cfgfile, "[profile sso]\nsso_session = corp\nregion = eu-west-1\n");
+	fails_with("sso", "AWS profile 'sso' uses sso_session, which fcsnap does not support",
+	    "an SSO profile is named as unsupported, with the workaround");
+
 	clear_env();
 	rmdir(dir);
 	return done_testing();

@@ -30,6 +30,7 @@ enum mode {
 	M_ECHO,         /* echo the request body */
 	M_CHUNKED,      /* chunked answer */
 	M_BIG,          /* a body larger than the test's limit */
+	M_HOST,         /* answer with the request's Host header */
 };
 
 static char dir[64];
@@ -136,6 +137,11 @@ serve_conn(int fd, enum mode m, int conn, int syncfd)
 			memset(buf, 'b', 5000);
 			answer(fd, "", buf, 5000);
 			break;
+		case M_HOST: {
+			char *h = strcasestr(buf, "\r\nHost: ");
+			answer(fd, "", h ? h + 8 : "none", h ? strcspn(h + 8, "\r") : 4);
+			break;
+		}
 		}
 	}
 	close(fd);
@@ -213,6 +219,11 @@ test_keepalive(void)
 	ok(get(c, "GET", "c=1 r=1"), "first request opens connection 1");
 	ok(get(c, "GET", "c=1 r=2"), "second request reuses it");
 	ok(get(c, "PUT", "c=1 r=3"), "third (PUT, empty body) reuses it too");
+	http_close(c);
+	stop(pid);
+	pid = start("host", M_HOST, -1, path, sizeof path);
+	c = http_unix(path, 10000);
+	ok(get(c, "GET", "localhost"), "Unix socket: Host: localhost");
 	is_int(http_last_error(c), HTTP_OK, "no error recorded after success");
 	http_close(c);
 	stop(pid);
@@ -431,6 +442,13 @@ test_long_path(void)
 	http_close(c);
 	stop(pid);
 	unlink(path);
+
+	snprintf(path, sizeof path, "%s/%0100d.sock", sub, 1);
+	c = http_unix(path, 1000);
+	ok(http_request(c, "GET", "/", NULL, NULL, 0, &(struct http_response){ 0 }) == -1 &&
+	    http_last_error(c) == HTTP_EIO && strstr(errmsg(), "use a shorter path"),
+	    "a socket file name too long even for /proc/self/fd is refused clearly");
+	http_close(c);
 	rmdir(sub);
 }
 
@@ -440,6 +458,7 @@ test_tcp(void)
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof sin;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+	char want[64];
 	struct http_conn *c;
 	pid_t pid;
 
@@ -451,6 +470,19 @@ test_tcp(void)
 	c = http_tcp("127.0.0.1", port, 10000);
 	ok(get(c, "GET", "c=1 r=1"), "TCP: first request");
 	ok(get(c, "GET", "c=1 r=2"), "TCP: keep-alive");
+	http_close(c);
+	stop(pid);
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sin.sin_port = 0;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl) < 0)
+		exit(1);
+	port = ntohs(sin.sin_port);
+	pid = server(fd, M_HOST, -1);
+	c = http_tcp("127.0.0.1", port, 10000);
+	snprintf(want, sizeof want, "127.0.0.1:%d", port);
+	ok(get(c, "GET", want), "TCP: Host header is host:port");
 	http_close(c);
 	stop(pid);
 	ok(http_tcp("127.0.0.1", 0, 100) == NULL, "port 0 refused");
