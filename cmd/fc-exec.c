@@ -819,6 +819,8 @@ session_step(struct sess *s)
 	pf[P_SOCK].fd = s->x.fd;
 	pf[P_SOCK].events = (short)((!s->sock_eof && s->rxlen < RX_CAP &&
 	    !(s->blocked && s->rxlen >= RX_CAP / 2) ? POLLIN : 0) | (s->txlen ? POLLOUT : 0));
+	if (!pf[P_SOCK].events)         /* not even POLLHUP: it would spin */
+		pf[P_SOCK].fd = -1;
 	pf[P_IN].fd = want_in && !o.code ? s->in.fd : -1;
 	pf[P_IN].events = POLLIN;
 	pf[P_OUT].fd = s->out[0].len ? s->out[0].ep.fd : -1;
