@@ -823,6 +823,8 @@ session_step(struct sess *s)
 	pf[P_SOCK].fd = s->x.fd;
 	pf[P_SOCK].events = (short)((!s->sock_eof && s->rxlen < RX_CAP &&
 	    !(s->blocked && s->rxlen >= RX_CAP / 2) ? POLLIN : 0) | (s->txlen ? POLLOUT : 0));
+	if (!pf[P_SOCK].events)         /* not even POLLHUP: it would spin */
+		pf[P_SOCK].fd = -1;
 	pf[P_IN].fd = want_in && !o.code ? s->in.fd : -1;
 	pf[P_IN].events = POLLIN;
 	pf[P_OUT].fd = s->out[0].len ? s->out[0].ep.fd : -1;
@@ -992,13 +994,21 @@ teardown(void)
 	if (!throwaway)
 		return;
 	T.teardown0 = now_ns();
-	reaper_finish(o.keep);
-	if (o.keep) {
-		fprintf(stderr, "fc-exec: VM %s kept running\n", vm_id);
-	} else if (R.vmm.pid > 0) {
+	if (!o.keep && R.vmm.pid > 0) {
+		/* the hot path: firecracker is our child; the reaper is for
+		 * the paths where we cannot do this ourselves */
+		kill(R.vmm.pid, SIGKILL);
 		while (waitpid(R.vmm.pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (rm_rf(R.vm.dir) < 0)
+			warnmsg("%s", errmsg());
+		R.vmm.pid = 0;
+		reaper_finish(1);       /* nothing left for it to do */
+	} else {
+		reaper_finish(o.keep);
 	}
+	if (o.keep)
+		fprintf(stderr, "fc-exec: VM %s kept running\n", vm_id);
 	R.vmm.pid = 0;
 	throwaway = 0;
 	T.teardown = now_ns();

@@ -2,7 +2,8 @@
 # fc-exec: exit statuses (the command's, 128+N for a signal, 124 timeout,
 # 125 own failure, 126/127 not executable/not found), stream separation,
 # the default run command, --code, -e, -w, --keep, -v; throw-away VMs
-# leave nothing behind.
+# leave nothing behind (the stand-in's guest, a separate process unlike a
+# real VM's, may take a moment to exit after its firecracker: wait_for).
 . "$(dirname "$0")/lib.sh"
 . "$FCSNAP_SRC/t/lifecycle.sh"
 lc_inputs
@@ -64,13 +65,13 @@ test_expect_success 'the seed shape: -l NAME --code CODE' '
 test_expect_success 'a snapshot without a run command and no command: 125, clear' '
 	expect_code 125 fc-exec -s bare </dev/null &&
 	one_line_err && grep_err "bare has no run command" &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success 'a missing snapshot: 125 and one clear line, nothing started' '
 	expect_code 125 fc-exec -s nosuch -- true &&
 	one_line_err && grep_err "no snapshot named nosuch" && grep_err "fc-snap-create" &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success '-e sets and unsets variables, -w sets the directory' '
@@ -120,7 +121,7 @@ test_expect_success '-v with an unknown or dead VM: 125, clear' '
 
 test_expect_success 'throw-away runs leave no process, run dir or temp dir' '
 	kill_all_vms &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_done

@@ -59,7 +59,7 @@ test_expect_success 'a second SIGINT within 2 s aborts fc-exec with 130 and remo
 	rc=0; wait $p || rc=$?
 	test $rc = 130 || { echo "exit $rc"; cat err; false; } &&
 	grep -q "interrupted by signal 2" err &&
-	no_run_dirs && test_no_strays
+	no_run_dirs && wait_for test_no_strays
 '
 
 test_expect_success 'SIGINT while restoring: 130, nothing left' '
@@ -69,7 +69,7 @@ test_expect_success 'SIGINT while restoring: 130, nothing left' '
 	wait_for sh -c "ls $FCSNAP_DIR/run/*/vm.json" && kill -INT $p &&
 	rc=0; wait $p || rc=$?
 	test $rc = 130 || { echo "exit $rc"; cat err; false; } &&
-	wait_for no_run_dirs && test_no_strays
+	wait_for no_run_dirs && wait_for test_no_strays
 '
 
 test_expect_success 'fc-exec killed with SIGKILL: its VM and command are gone within seconds' '

@@ -84,7 +84,7 @@ test_expect_success '--timings names the steps on stderr' '
 '
 
 test_expect_success 'nothing is left behind' '
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_done
