@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--destdir) [ $# -ge 2 ] || die "--destdir needs a value"; destdir=$2; shift 2 ;;
 	--from) [ $# -ge 2 ] || die "--from needs a value"; from=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
-	*) echo "$prog: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	*) echo "$prog: unknown option '$1' (see '$prog --help')" >&2; exit 2 ;;
 	esac
 done
 [ -n "$bindir" ] || bindir=$prefix/bin
