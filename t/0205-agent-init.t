@@ -9,8 +9,19 @@ if ! unshare --fork --pid --mount --uts true 2>/dev/null; then
 	exit 0
 fi
 
-# Not under /tmp: the agent mounts a fresh tmpfs there in its namespace.
-G=$(mktemp -d "$FCSNAP_BUILD/g.XXXXXX")
+# The socket dir must not be under a path the agent mounts over in its
+# namespace (/tmp, /dev, /proc, /sys): the checkout itself may be in /tmp.
+G=
+for base in /var/tmp "$FCSNAP_BUILD" /run /root; do
+	real=$(cd "$base" 2>/dev/null && pwd -P) || continue
+	case "$real/" in /tmp/*|/dev/*|/proc/*|/sys/*) continue ;; esac
+	G=$(mktemp -d "$real/fcg.XXXXXX" 2>/dev/null) && break
+done
+if [ -z "$G" ]; then
+	test_skip 'fc-agent as PID 1' 'no writable directory outside /tmp, /dev, /proc, /sys'
+	test_done
+	exit 0
+fi
 at_exit "rm -rf '$G'"
 FCSNAP_TEST_TAG=agent-$FCSNAP_TEST_TAG unshare --fork --pid --mount --uts \
 	fc-agent --unix-dir "$G" </dev/null >"$TRASH/agent.log" 2>&1 &
