@@ -306,6 +306,31 @@ put_drive(struct reply *r, struct body *b, const char *pid)
 	ok(r);
 }
 
+/* What every PATCH of a drive or interface checks first, in Firecracker's
+ * order: a path id, the body's schema, the body's id matching the path's,
+ * and a booted VM (these are post-boot updates). 0, or -1 with the fault set. */
+static int
+patch_checks(struct reply *r, struct body *b, const char *pid, const char *schema,
+    const char *idkey, char *id, size_t n)
+{
+	if (!pid) {
+		fault(r, "The ID cannot be empty.");
+		return -1;
+	}
+	if (check_id(r, pid) < 0 || parse(r, schema, b) < 0)
+		return -1;
+	body_str(b->js, b->t, idkey, id, n, "");
+	if (strcmp(id, pid)) {
+		fault(r, "The id from the path does not match the id from the body!");
+		return -1;
+	}
+	if (!S.started) {
+		fault(r, PRE_BOOT);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 patch_drive(struct reply *r, struct body *b, const char *pid)
 {
@@ -313,21 +338,8 @@ patch_drive(struct reply *r, struct body *b, const char *pid)
 	char id[64], path[SPATH];
 	int k, e;
 
-	if (!pid) {
-		fault(r, "The ID cannot be empty.");
+	if (patch_checks(r, b, pid, "PartialDrive", "drive_id", id, sizeof id) < 0)
 		return;
-	}
-	if (check_id(r, pid) < 0 || parse(r, "PartialDrive", b) < 0)
-		return;
-	body_str(b->js, b->t, "drive_id", id, sizeof id, "");
-	if (strcmp(id, pid)) {
-		fault(r, "The id from the path does not match the id from the body!");
-		return;
-	}
-	if (!S.started) {
-		fault(r, PRE_BOOT);
-		return;
-	}
 	for (k = 0; k < c->ndrives; k++)
 		if (!strcmp(c->drives[k].id, id))
 			break;
@@ -461,21 +473,8 @@ patch_net(struct reply *r, struct body *b, const char *pid)
 	char id[64];
 	int k;
 
-	if (!pid) {
-		fault(r, "The ID cannot be empty.");
+	if (patch_checks(r, b, pid, "PartialNetworkInterface", "iface_id", id, sizeof id) < 0)
 		return;
-	}
-	if (check_id(r, pid) < 0 || parse(r, "PartialNetworkInterface", b) < 0)
-		return;
-	body_str(b->js, b->t, "iface_id", id, sizeof id, "");
-	if (strcmp(id, pid)) {
-		fault(r, "The id from the path does not match the id from the body!");
-		return;
-	}
-	if (!S.started) {
-		fault(r, PRE_BOOT);
-		return;
-	}
 	for (k = 0; k < S.cfg.nnets; k++)
 		if (!strcmp(S.cfg.nets[k].id, id))
 			break;
