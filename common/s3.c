@@ -437,6 +437,41 @@ s3_result_free(struct s3_result *res)
 	memset(res, 0, sizeof *res);
 }
 
+static int
+segs_copy(const struct s3_req *r, int fd, char *buf, size_t bufsz)
+{
+	size_t i, done;
+	ssize_t k;
+
+	for (i = 0; i < r->nsegs; i++) {
+		const struct s3_seg *g = &r->segs[i];
+
+		if (g->mem) {
+			if (write_all(fd, g->mem, g->len) < 0)
+				return fail_errno("memfd write");
+			continue;
+		}
+		for (done = 0; done < g->len; done += (size_t)k) {
+			size_t want = g->len - done < bufsz ? g->len - done : bufsz;
+
+			k = pread(g->fd, buf, want, g->off + (off_t)done);
+			if (k < 0 && errno == EINTR) {
+				k = 0;
+				continue;
+			}
+			if (k <= 0) {
+				if (k == 0)
+					errno = EIO;
+				return fail_errno("reading the upload's source at offset %lld",
+				    (long long)(g->off + (off_t)done));
+			}
+			if (write_all(fd, buf, (size_t)k) < 0)
+				return fail_errno("memfd write");
+		}
+	}
+	return 0;
+}
+
 /* An fd curl can reopen as /dev/fd/0 with the right size: the file itself
  * when the range is the whole file, else a memfd copy of the range. */
 static int
@@ -448,11 +483,18 @@ body_fd(const struct s3_req *r)
 	ssize_t k;
 	int fd;
 
-	if (r->body_fd >= 0 && r->body_off == 0 && fstat(r->body_fd, &st) == 0 &&
+	if (!r->nsegs && r->body_fd >= 0 && r->body_off == 0 && fstat(r->body_fd, &st) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size == r->body_len)
 		return fcntl(r->body_fd, F_DUPFD_CLOEXEC, 3);
 	if ((fd = memfd_create("s3-body", MFD_CLOEXEC)) < 0)
 		return fail_errno("memfd_create");
+	if (r->nsegs) {
+		if (segs_copy(r, fd, buf, sizeof buf) < 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
 	if (r->body_fd < 0) {
 		if (r->body_mem_len && write_all(fd, r->body_mem, r->body_mem_len) < 0)
 			goto fail;
@@ -485,8 +527,21 @@ fail:
 static int
 has_body(const struct s3_req *r)
 {
-	return r->body_fd >= 0 || r->body_mem || !strcmp(r->method, "PUT") ||
+	return r->nsegs || r->body_fd >= 0 || r->body_mem || !strcmp(r->method, "PUT") ||
 	    !strcmp(r->method, "POST");
+}
+
+static off_t
+req_body_len(const struct s3_req *r)
+{
+	off_t n = 0;
+	size_t i;
+
+	if (!r->nsegs)
+		return r->body_fd >= 0 ? r->body_len : (off_t)r->body_mem_len;
+	for (i = 0; i < r->nsegs; i++)
+		n += (off_t)r->segs[i].len;
+	return n;
 }
 
 static int
@@ -537,7 +592,7 @@ xfer_spawn(struct s3 *c, struct xfer *x)
 {
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, cfd = -1, body = has_body(x->r);
-	off_t blen = x->r->body_fd >= 0 ? x->r->body_len : (off_t)x->r->body_mem_len;
+	off_t blen = req_body_len(x->r);
 	char *cfg, fdarg[32];
 	char *argv[5];
 

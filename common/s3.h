@@ -114,6 +114,15 @@ struct s3_result {
 	char err[512];          /* one line when !ok */
 };
 
+/* One piece of a request body: memory (mem != NULL) or len bytes of the
+ * file fd at off (holes read as zeros). */
+struct s3_seg {
+	const void *mem;
+	int fd;
+	off_t off;
+	size_t len;
+};
+
 struct s3_req {
 	const char *method;             /* GET, PUT, HEAD, DELETE, POST */
 	const char *key;                /* unencoded object key; NULL/"" = bucket */
@@ -137,9 +146,14 @@ struct s3_req {
 	int hash_body;                  /* sha256 of the response body */
 	void *udata;                    /* the caller's */
 	struct s3_result *res;          /* set by s3_pool_start/s3_do */
+	/* or a body made of pieces, sent in order (used when nsegs > 0;
+	   body_fd must be -1 and body_mem NULL); all must stay valid until
+	   the request is returned */
+	const struct s3_seg *segs;
+	size_t nsegs;
 };
 /* A request with no body and the response in memory. */
-#define S3_REQ_INIT { "GET", NULL, NULL, 0, NULL, 0, -1, 0, 0, NULL, 0, NULL, -1, 0, 0, 0, NULL, NULL }
+#define S3_REQ_INIT { "GET", NULL, NULL, 0, NULL, 0, -1, 0, 0, NULL, 0, NULL, -1, 0, 0, 0, NULL, NULL, NULL, 0 }
 
 /* Run one request (with retries). Returns 0 when it got a 2xx answer, else
  * -1 with the one-line message set (also in res->err). Free with

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,72 +453,83 @@ rm_rf(const char *path)
 	return rm_rf_at(AT_FDCWD, path);
 }
 
+/* posix_spawn, not fork: glibc and musl start the child with CLONE_VM |
+ * CLONE_VFORK, so a parent holding hundreds of MiB (a pull's buffers) does
+ * not copy its page tables nor take copy-on-write faults afterwards, and
+ * exec errors come back as the return value. */
+static int
+spawn_fds(posix_spawn_file_actions_t *fa, const struct spawn_opts *o, int tmp[3])
+{
+	int want[3], i, e;
+
+	want[0] = o->fd_in; want[1] = o->fd_out; want[2] = o->fd_err;
+	for (i = 0; i < 3; i++) {
+		if (want[i] == -2) {
+			e = posix_spawn_file_actions_addopen(fa, i, "/dev/null", O_RDWR, 0);
+		} else if (want[i] >= 0) {
+			/* a close-on-exec copy above 2, so 0..2 may be swapped */
+			if ((tmp[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 10)) < 0)
+				return errno;
+			e = posix_spawn_file_actions_adddup2(fa, tmp[i], i);
+		} else {
+			continue;
+		}
+		if (e)
+			return e;
+	}
+	if (o->cwd && (e = posix_spawn_file_actions_addchdir_np(fa, o->cwd)))
+		return e;
+	return 0;
+}
+
 pid_t
 spawn(char *const argv[], const struct spawn_opts *o)
 {
 	static const struct spawn_opts def = SPAWN_OPTS_INIT;
-	int pfd[2], e, n, fds[3], i, nul = -1;
-	pid_t pid;
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, pipe;
+	int tmp[3] = { -1, -1, -1 }, e, i;
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	pid_t pid = -1;
 
 	if (!o)
 		o = &def;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return fail_errno("pipe");
-	fds[0] = o->fd_in; fds[1] = o->fd_out; fds[2] = o->fd_err;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]); close(pfd[1]);
-		return fail_errno("fork");
+	sigemptyset(&none);
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);      /* we ignore it; the child should not */
+	if (o->setsid)
+		flags |= POSIX_SPAWN_SETSID;
+	if ((e = posix_spawn_file_actions_init(&fa)))
+		return fail("posix_spawn: %s", strerror(e));
+	if ((e = posix_spawnattr_init(&at))) {
+		posix_spawn_file_actions_destroy(&fa);
+		return fail("posix_spawn: %s", strerror(e));
 	}
-	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		for (i = 0; i < 3; i++) {
-			if (fds[i] == -2) {
-				if (nul < 0)
-					nul = open("/dev/null", O_RDWR);
-				fds[i] = nul;
-			}
-		}
-		for (i = 0; i < 3; i++) {
-			if (fds[i] >= 0 && fds[i] != i) {
-				/* dup to a high fd first so 0..2 may be swapped safely */
-				int t = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-				if (t < 0)
-					goto fail;
-				fds[i] = t;
-			}
-		}
-		for (i = 0; i < 3; i++)
-			if (fds[i] >= 0 && dup2(fds[i], i) < 0)
-				goto fail;
-		if (o->setsid)
-			setsid();
-		if (o->cwd && chdir(o->cwd) < 0)
-			goto fail;
-		if (o->envp)
-			execve(argv[0], argv, o->envp);
-		else
-			execvp(argv[0], argv);
-fail:
-		e = errno;
-		n = write(pfd[1], &e, sizeof e);
-		(void)n;
-		_exit(127);
+	e = posix_spawnattr_setflags(&at, flags);
+	if (!e)
+		e = posix_spawnattr_setsigmask(&at, &none);
+	if (!e)
+		e = posix_spawnattr_setsigdefault(&at, &pipe);
+	if (!e)
+		e = spawn_fds(&fa, o, tmp);
+	if (!e) {
+		char *const *env = o->envp ? o->envp : environ;
+		e = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], &fa, &at, argv, env) :
+		    posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
 	}
-	close(pfd[1]);
-	n = (int)read(pfd[0], &e, sizeof e);
-	close(pfd[0]);
-	if (n == (int)sizeof e) {
-		waitpid(pid, NULL, 0);
-		errno = e;
-		if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
-			return fail_errno("cannot enter %s", o->cwd);
-		return fail_errno("cannot run %s", argv[0]);
-	}
-	return pid;
+	for (i = 0; i < 3; i++)
+		if (tmp[i] >= 0)
+			close(tmp[i]);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (!e)
+		return pid;
+	errno = e;
+	if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
+		return fail_errno("cannot enter %s", o->cwd);
+	return fail_errno("cannot run %s", argv[0]);
 }
 
 int
