@@ -1099,6 +1099,12 @@ s3_pool_slots(const struct s3_pool *p)
 }
 
 int
+s3_pool_capacity(const struct s3_pool *p)
+{
+	return p->n;
+}
+
+int
 s3_pool_running(const struct s3_pool *p)
 {
 	return p->used;

@@ -164,6 +164,11 @@ void s3_result_free(struct s3_result *res);
 struct s3_pool;
 struct s3_pool *s3_pool_new(struct s3 *c, int max_parallel);
 int s3_pool_slots(const struct s3_pool *p);     /* free slots now */
+/* The most requests the pool takes at once (started, not yet returned):
+ * size per-request arrays by it. It can exceed max_parallel: requests
+ * queue for a curl process, and one process carries several in a row
+ * over one connection. */
+int s3_pool_capacity(const struct s3_pool *p);
 int s3_pool_running(const struct s3_pool *p);   /* started, not yet returned */
 /* Start r (kept by pointer, with res, until s3_pool_wait returns it).
  * 0, or -1 with a message (no free slot, cannot spawn). */
