@@ -228,8 +228,14 @@ int s3_list_parse(const char *xml, size_t n, struct s3_list *l, int *truncated,
  * (&amp; &lt; &gt; &quot; &apos; &#N; &#xH;). malloc'd, NULL if absent. */
 char *s3_xml_text(const char *xml, size_t n, const char *tag);
 
-/* The curl config for one request (exposed for tests): URL, method,
- * headers including Authorization, options. malloc'd, NULL + message. */
-char *s3_curl_config(struct s3 *c, const struct s3_req *r, int has_body, off_t body_len);
+/* One request's part of a curl config (exposed for tests): URL, method,
+ * headers including Authorization, options; the body (when body_fd >= 0)
+ * read from /dev/fd/<body_fd> with an explicit Content-Length; with a
+ * token, a write-out line "<token> <http_code> <size_download>" ends the
+ * response. malloc'd, NULL + message. */
+char *s3_curl_config(struct s3 *c, const struct s3_req *r, int body_fd, const char *token);
+/* Does r send a body (PUT/POST, or any body given), and how long is it. */
+int s3_req_has_body(const struct s3_req *r);
+off_t s3_req_body_len(const struct s3_req *r);
 
 #endif
