@@ -1,16 +1,18 @@
 /* s3: S3 requests, signed in-tree (sigv4.h) and carried by curl.
  *
- * Every request runs `curl` ($FCSNAP_CURL, s3_opts.curl, or "curl" from
- * PATH) with the argv  curl -q -K /dev/fd/N  and nothing else: the URL,
- * the headers (Authorization, x-amz-security-token) and all options travel
- * in a curl config written to a pipe, so no secret and no URL is ever
- * visible in a process list; curl's environment is ours minus the AWS_*
- * secrets. A request body is curl's stdin, read as "upload-file /dev/fd/0"
- * from a regular file (a whole file is passed as is) or a memfd holding a
- * copy of the range or buffer (so a range costs its size in RAM while it
- * is sent; curl knows the length and sends Content-Length); the response (curl -i: status line, headers, body) comes back
- * on a pipe, parsed here, and the body goes to a caller's fd at an offset
- * (hashed on the way, so a pull can verify while writing) or to memory.
+ * Requests run in `curl` processes ($FCSNAP_CURL, s3_opts.curl, or "curl"
+ * from PATH) started with the argv  curl -q -K /dev/fd/N  and nothing
+ * else: the URL, the headers (Authorization, x-amz-security-token) and all
+ * options travel in a curl config written to a pipe, so no secret and no
+ * URL is ever visible in a process list; curl's environment is ours minus
+ * the AWS_* secrets. One process carries a batch of requests in a row over
+ * one kept-alive connection (config groups joined by "next"; see
+ * s3pool.c). A request body reaches curl through a pipe of its own, fed
+ * from memory or spliced from file ranges (s3_seg: no copy here), with an
+ * explicit Content-Length; the response (curl -i, then a write-out line
+ * with a random token that ends it) comes back on curl's stdout, parsed
+ * here, and the body goes to a caller's fd at an offset (hashed on the
+ * way, so a pull can verify while writing) or to memory.
  *
  * Addressing: on AWS (no endpoint configured) virtual-hosted
  *     https://BUCKET.s3.REGION.amazonaws.com/KEY
@@ -26,7 +28,8 @@
  * with exponential backoff and jitter, at most s3_opts.retries times; each
  * attempt is signed afresh.
  *
- * Parallel transfers: a pool runs up to N (at most 64) curl processes.
+ * Parallel transfers: a pool runs up to N (at most 64) curl processes and
+ * takes up to s3_pool_capacity() requests at once (queued for them).
  *     struct s3_pool *p = s3_pool_new(c, 8);
  *     while (more work || s3_pool_running(p)) {
  *             while (more work && s3_pool_slots(p) > 0)
