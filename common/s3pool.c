@@ -465,20 +465,39 @@ feed_body(struct xfer *x)
 
 /* ---- response bodies ------------------------------------------------- */
 
+static int
+good(const struct xfer *x)
+{
+	return x->status >= 200 && x->status < 300;
+}
+
+/* Does the body of x's (current) response go to memory; how much of it. */
+static int
+mem_sink(const struct xfer *x)
+{
+	return !good(x) || x->r->out_fd < 0;
+}
+
+static size_t
+mem_cap(const struct xfer *x)
+{
+	return good(x) ? (x->r->mem_max ? x->r->mem_max : MEM_DEFAULT) : ERRBODY_MAX;
+}
+
 static void
 body_bytes(struct xfer *x, const char *p, size_t n)
 {
 	struct s3_req *r = x->r;
 	struct s3_result *res = r->res;
-	int good = x->status >= 200 && x->status < 300;
-	size_t cap = good ? (r->mem_max ? r->mem_max : MEM_DEFAULT) : ERRBODY_MAX;
+	int ok = good(x);
+	size_t cap = mem_cap(x);
 
 	x->got += (long long)n;
 	if (x->local_err[0] || !n)
 		return;
-	if (good && r->hash_body)
+	if (ok && r->hash_body)
 		sha256_update(&x->sha, p, n);
-	if (good && r->out_fd >= 0) {
+	if (ok && r->out_fd >= 0) {
 		while (n) {
 			ssize_t k = pwrite(r->out_fd, p, n, r->out_off + res->out_bytes);
 			if (k < 0 && errno == EINTR)
@@ -498,7 +517,7 @@ body_bytes(struct xfer *x, const char *p, size_t n)
 		return;
 	}
 	if (x->mem.len + n > cap) {
-		if (good) {
+		if (ok) {
 			xfer_local_error(x, "response body larger than expected");
 			return;
 		}
@@ -581,6 +600,9 @@ header_block(struct proc *pr, struct xfer *x)
 		parse_header_line(res, line);
 	}
 	x->nobody = !strcmp(x->r->method, "HEAD") || st == 204 || st == 304;
+	if (mem_sink(x) && res->content_length > 0 &&
+	    (unsigned long long)res->content_length <= mem_cap(x))
+		sb_reserve(&x->mem, (size_t)res->content_length);
 	if (x->nobody || res->content_length == 0) {
 		pr->st = P_TRAILER;
 	} else if (res->content_length > 0) {
@@ -743,12 +765,50 @@ proc_output(struct s3_pool *p, struct proc *pr, const char *d, size_t n)
 	}
 }
 
+/* A body of known length going to reserved memory: read it in place,
+ * without the copy through buf. 1 done, 0 not that case. */
+static int
+read_in_place(struct proc *pr, ssize_t *k)
+{
+	struct xfer *x = pr->cur < pr->nq ? pr->q[pr->cur] : NULL;
+	size_t room;
+
+	if (!x || pr->st != P_BODY_LEN || !good(x) || !mem_sink(x) || x->local_err[0])
+		return 0;
+	room = x->mem.cap > x->mem.len + 1 ? x->mem.cap - x->mem.len - 1 : 0;
+	if ((unsigned long long)pr->left > room || room == 0)
+		return 0;
+	*k = read(pr->outfd, x->mem.s + x->mem.len, (size_t)pr->left);
+	if (*k <= 0)
+		return 1;
+	if (x->r->hash_body)
+		sha256_update(&x->sha, x->mem.s + x->mem.len, (size_t)*k);
+	x->mem.len += (size_t)*k;
+	x->mem.s[x->mem.len] = 0;
+	x->got += *k;
+	if (!(pr->left -= *k))
+		pr->st = P_TRAILER;
+	return 1;
+}
+
 /* Read what is there on *fd; 0 at EOF (fd closed), 1 otherwise. */
 static int
 proc_read(struct s3_pool *p, struct proc *pr, int *fd)
 {
 	static char buf[1 << 18];
-	ssize_t k = read(*fd, buf, sizeof buf);
+	ssize_t k;
+
+	if (fd == &pr->outfd && read_in_place(pr, &k)) {
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			return 1;
+		if (k <= 0) {
+			close(*fd);
+			*fd = -1;
+			return 0;
+		}
+		return 1;
+	}
+	k = read(*fd, buf, sizeof buf);
 
 	if (k < 0 && (errno == EINTR || errno == EAGAIN))
 		return 1;
