@@ -52,7 +52,7 @@ struct run {
 	struct meta meta;
 	char fc_bin[PATH_MAX];
 	char tmp[PATH_MAX];     /* snapshots/.tmp-<name>-XXXXXX */
-	char work[PATH_MAX];    /* run/.tmp-create-XXXXXX: api.sock, console.log */
+	char work[PATH_MAX];    /* run/.tmp-<pid>-create-XXXXXX: api.sock, console.log */
 	char api[PATH_MAX], log[PATH_MAX], vsock[PATH_MAX];
 	char boot_args[1024];
 	int copy_kind;
@@ -420,11 +420,14 @@ make_dirs(void)
 		return -1;
 	if (guard_dir(R.tmp) < 0)
 		return -1;
+	/* the pid in the name lets a later run drop it if we are SIGKILLed */
 	if (store_sub(&st, "run", runroot, sizeof runroot) < 0 ||
-	    fmt(R.work, sizeof R.work, "%s/.tmp-create-XXXXXX", runroot) < 0)
+	    fmt(R.work, sizeof R.work, "%s/.tmp-%ld-create-XXXXXX", runroot,
+	    (long)getpid()) < 0)
 		return -1;
 	if (mkdir_p(runroot, 0755) < 0)
 		return -1;
+	vm_drop_stale_tmp(&st);
 	if (!mkdtemp(R.work))
 		return fail_errno("creating a work dir in %s", runroot);
 	if (guard_dir(R.work) < 0)

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,64 @@ spawn_fds(posix_spawn_file_actions_t *fa, const struct spawn_opts *o, int tmp[3]
 	return 0;
 }
 
+/* fork + exec, for what posix_spawn cannot do (a parent-death signal).
+ * Exec errors come back on a close-on-exec pipe. */
+static pid_t
+spawn_fork(char *const argv[], const struct spawn_opts *o)
+{
+	int want[3] = { o->fd_in, o->fd_out, o->fd_err }, pfd[2], e, i, n;
+	pid_t parent = getpid(), pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return fail_errno("pipe");
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return fail_errno("fork");
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0 || getppid() != parent)
+			_exit(127);     /* the parent is gone already */
+		for (i = 0; i < 3; i++) {
+			if (want[i] == -2)
+				want[i] = open("/dev/null", O_RDWR);
+			/* a copy above 2 first, so 0..2 may be swapped */
+			if (want[i] >= 0 && want[i] != i && (want[i] = fcntl(want[i],
+			    F_DUPFD_CLOEXEC, 10)) < 0)
+				goto fail;
+		}
+		for (i = 0; i < 3; i++)
+			if (want[i] >= 0 && dup2(want[i], i) < 0)
+				goto fail;
+		if ((o->setsid && setsid() < 0) || (o->cwd && chdir(o->cwd) < 0))
+			goto fail;
+		if (o->envp)
+			execve(argv[0], argv, o->envp);
+		else
+			execvp(argv[0], argv);
+fail:
+		e = errno;
+		n = (int)write(pfd[1], &e, sizeof e);
+		(void)n;
+		_exit(127);
+	}
+	close(pfd[1]);
+	n = (int)read(pfd[0], &e, sizeof e);
+	close(pfd[0]);
+	if (n != (int)sizeof e)
+		return pid;
+	waitpid(pid, NULL, 0);
+	errno = e;
+	if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
+		return fail_errno("cannot enter %s", o->cwd);
+	return fail_errno("cannot run %s", argv[0]);
+}
+
 pid_t
 spawn(char *const argv[], const struct spawn_opts *o)
 {
@@ -496,6 +555,8 @@ spawn(char *const argv[], const struct spawn_opts *o)
 
 	if (!o)
 		o = &def;
+	if (o->pdeathsig)
+		return spawn_fork(argv, o);
 	sigemptyset(&none);
 	sigemptyset(&pipe);
 	sigaddset(&pipe, SIGPIPE);      /* we ignore it; the child should not */

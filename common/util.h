@@ -90,8 +90,9 @@ struct spawn_opts {
 	const char *cwd;
 	int setsid;
 	char *const *envp;      /* NULL = inherit environ */
+	int pdeathsig;          /* signal the child gets when we die (0: none) */
 };
-#define SPAWN_OPTS_INIT { -1, -1, -1, NULL, 0, NULL }
+#define SPAWN_OPTS_INIT { -1, -1, -1, NULL, 0, NULL, 0 }
 pid_t spawn(char *const argv[], const struct spawn_opts *o);
 
 /* Wait for a child; returns the raw wait status or -1. */

@@ -582,3 +582,13 @@ vm_drop_dead(const struct store *s)
 		dropped += drop_stale_tmp(run);
 	return dropped;
 }
+
+int
+vm_drop_stale_tmp(const struct store *s)
+{
+	char run[PATH_MAX];
+
+	if (store_sub(s, "run", run, sizeof run) < 0)
+		return -1;
+	return drop_stale_tmp(run);
+}

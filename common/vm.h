@@ -86,5 +86,8 @@ int vm_destroy(struct vm *v, long long grace_ms);
  * creators).  Damaged entries are kept (fc-kill removes them).  Returns the
  * number removed, or -1. */
 int vm_drop_dead(const struct store *s);
+/* Remove run/.tmp-<pid>-* dirs whose process is gone (a restore or create
+ * killed with SIGKILL). Returns how many. */
+int vm_drop_stale_tmp(const struct store *s);
 
 #endif

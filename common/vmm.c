@@ -92,6 +92,7 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 	so.fd_err = logfd;
 	so.cwd = o->dir;
 	so.setsid = 1;  /* our terminal's ^C must not reach it: we clean up */
+	so.pdeathsig = o->detach ? 0 : SIGKILL;
 	pid = spawn(argv, &so);
 	if (logfd >= 0)
 		close(logfd);
@@ -99,7 +100,8 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 		return fail("starting firecracker %s: %s", o->firecracker, errmsg());
 	v->pid = pid;
 	v->child = 1;
-	(void)o->detach;        /* both are detached; detach only says who reaps */
+	/* a VM that is not detached (create's) must not outlive us, even
+	   when we are SIGKILLed and cannot clean up */
 	return 0;
 }
 

@@ -44,7 +44,8 @@ struct vmm_opts {
 	char *const *args;              /* extra firecracker arguments */
 	int nargs;
 	const char *log;                /* stdout+stderr (appended); NULL: /dev/null */
-	int detach;                     /* own session, not our signals */
+	int detach;                     /* outlives us; else SIGKILLed when we
+	                                   die (even by SIGKILL) */
 	int timeout_ms;                 /* per API request (0: none) */
 };
 

@@ -91,6 +91,26 @@ test_expect_success 'SIGINT during create does the same' '
 	keep_intact && test_no_strays && no_run_dirs
 '
 
+# (a dead process stays a zombie until init reaps it: that counts as gone)
+no_standin() {
+	for _p in $(t_tagged_pids); do
+		[ "$(cat /proc/$_p/comm 2>/dev/null)" = fc-standin ] &&
+			[ "$(cut -d" " -f3 /proc/$_p/stat 2>/dev/null)" != Z ] && return 1
+	done
+	return 0
+}
+
+test_expect_success 'SIGKILL during create: firecracker dies with it, the next create cleans up' '
+	start_hanging_create &&
+	kill -KILL "$(cat hang.pid)" &&
+	{ wait "$(cat hang.pid)" || true; } &&
+	wait_for no_standin &&
+	keep_intact &&
+	# what it could not clean up, the next create of the name does
+	start_hanging_create &&
+	kill -TERM "$(cat hang.pid)" && { wait "$(cat hang.pid)" || true; } &&
+	keep_intact && test_no_strays && no_run_dirs
+'
 test_expect_success 'a second create of the same name fails at once, naming the lock' '
 	start_hanging_create &&
 	expect_code 1 fc-snap-create -l keep -r rootfs.img &&
