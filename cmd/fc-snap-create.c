@@ -854,6 +854,7 @@ main(int argc, char **argv)
 	vmm_init(&R.vmm);
 	meta_init(&R.meta);
 	R.nsteps = o.from_vm ? 5 : 7;
+	guard_install();        /* from here a signal cleans up (a download too) */
 
 	step(1, "Checking inputs");
 	if (check_inputs() < 0)
@@ -861,7 +862,6 @@ main(int argc, char **argv)
 	lock = store_lock(&st, o.name, o.wait);
 	if (lock < 0)
 		die("%s%s", errmsg(), o.wait ? "" : " (use -w to wait for it)");
-	guard_install();
 	if (make_dirs() < 0)
 		bail(NULL);
 

@@ -3,7 +3,9 @@
 #include "sha256.h"
 #include "tar.h"
 #include "util.h"
+#include "vmm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -90,27 +92,89 @@ hash_file(const char *path, char hex[SHA256_HEX_LEN + 1])
 	return 0;
 }
 
-/* A temp file beside dest: "<dir>/.<base>.<tag>.XXXXXX". Creates dest's
- * directory when missing.  Returns an fd (path in out) or -1. */
+/* dest's directory into dir (created when missing). */
 static int
-temp_beside(const char *dest, const char *tag, char *out, size_t n)
+dest_dir(const char *dest, char *dir, size_t n)
 {
-	char dir[PATH_MAX];
 	const char *s = strrchr(dest, '/');
-	int fd;
 
 	if (s)
-		snprintf(dir, sizeof dir, "%.*s", s == dest ? 1 : (int)(s - dest), dest);
+		snprintf(dir, n, "%.*s", s == dest ? 1 : (int)(s - dest), dest);
 	else
-		snprintf(dir, sizeof dir, ".");
-	if (mkdir_p(dir, 0755) < 0)
+		snprintf(dir, n, ".");
+	return mkdir_p(dir, 0755);
+}
+
+/* Drop .fetch-<pid>-* dirs in dir whose process is gone (a fetch that was
+ * SIGKILLed). */
+static void
+drop_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX], *end;
+	long pid;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, ".fetch-", 7))
+			continue;
+		pid = strtol(e->d_name + 7, &end, 10);
+		if (end == e->d_name + 7 || *end != '-' || pid <= 0 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (path_join(p, sizeof p, dir, e->d_name) == 0)
+			rm_rf(p);
+	}
+	closedir(d);
+}
+
+/* The private temp dir of one fetch, beside dest:
+ * "<dir>/.fetch-<pid>-XXXXXX".  It is on the guard list (vmm.h), so a
+ * SIGINT/SIGTERM of a program with guard_install() removes it too. */
+static int
+work_dir(const char *dest, char *out, size_t n)
+{
+	char dir[PATH_MAX];
+
+	if (dest_dir(dest, dir, sizeof dir) < 0)
 		return -1;
-	if (fmt(out, n, "%s/.%s.%s.XXXXXX", dir, s ? s + 1 : dest, tag) < 0)
+	drop_stale(dir);
+	if (fmt(out, n, "%s/.fetch-%ld-XXXXXX", dir, (long)getpid()) < 0)
 		return -1;
-	fd = mkostemp(out, O_CLOEXEC);
+	if (!mkdtemp(out))
+		return fail_errno("creating a temporary directory beside %s", dest);
+	if (guard_dir(out) < 0) {
+		rmdir(out);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+work_dir_drop(char *wd)
+{
+	if (!wd[0])
+		return;
+	rm_rf(wd);
+	guard_forget_dir(wd);
+	wd[0] = 0;
+}
+
+/* "<wd>/<name>", created empty. */
+static int
+temp_in(const char *wd, const char *name, char *out, size_t n)
+{
+	int fd;
+
+	if (path_join(out, n, wd, name) < 0)
+		return -1;
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail_errno("creating a temporary file beside %s", dest);
-	return fd;
+		return fail_errno("creating %s", out);
+	close(fd);
+	return 0;
 }
 
 static const char *
@@ -153,6 +217,7 @@ curl_get(const char *url, const char *path, const struct fetch_opts *o)
 		close(p[0]);
 		return -1;
 	}
+	guard_pid(pid, 1);      /* a signal's cleanup kills the download too */
 	while ((r = read(p[0], err + got, sizeof err - 1 - got)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -164,7 +229,9 @@ curl_get(const char *url, const char *path, const struct fetch_opts *o)
 	}
 	err[got] = 0;
 	close(p[0]);
-	if ((st = wait_pid(pid)) < 0)
+	st = wait_pid(pid);
+	guard_pid(0, 0);
+	if (st < 0)
 		return -1;
 	code = wait_status_code(st);
 	if (code == 0)
@@ -283,8 +350,9 @@ extract_member(const char *tgz, const char *url, const char *want, int out)
 
 static int
 get_firecracker(const char *dest, const char *ver, const char *base, const char *sha,
-    const struct fetch_opts *o, char *tgz, char *sum, char *bin)
+    const struct fetch_opts *o, const char *wd)
 {
+	char tgz[PATH_MAX], sum[PATH_MAX], bin[PATH_MAX];
 	const char *arch = fetch_arch();
 	char url[2048], sumurl[2100], want[256], hex[SHA256_HEX_LEN + 1],
 	    pub[SHA256_HEX_LEN + 1] = "";
@@ -294,15 +362,13 @@ get_firecracker(const char *dest, const char *ver, const char *base, const char 
 	    fmt(sumurl, sizeof sumurl, "%s.sha256.txt", url) < 0 ||
 	    fmt(want, sizeof want, "firecracker-%s-%s", ver, arch) < 0)
 		return -1;
-	if ((fd = temp_beside(dest, "tgz", tgz, PATH_MAX)) < 0)
+	if (temp_in(wd, "release.tgz", tgz, sizeof tgz) < 0)
 		return -1;
-	close(fd);
 	if (curl_get(url, tgz, o) < 0)
 		return -1;
 	if (!sha) {
-		if ((fd = temp_beside(dest, "sum", sum, PATH_MAX)) < 0)
+		if (temp_in(wd, "release.sha256.txt", sum, sizeof sum) < 0)
 			return -1;
-		close(fd);
 		rc = curl_get(sumurl, sum, o);
 		if (rc == -1)
 			return -1;
@@ -316,14 +382,14 @@ get_firecracker(const char *dest, const char *ver, const char *base, const char 
 	if ((sha || *pub) && !same_hex(hex, sha ? sha : pub))
 		return fail("%s: SHA-256 mismatch (got %s, want %s): corrupt or tampered "
 		    "download refused", url, hex, sha ? sha : pub);
-	if ((fd = temp_beside(dest, "new", bin, PATH_MAX)) < 0)
-		return -1;
+	if (path_join(bin, sizeof bin, wd, "firecracker") < 0 ||
+	    (fd = open(bin, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return fail_errno("creating %s", bin);
 	rc = extract_member(tgz, url, want, fd);
 	if (close(fd) < 0 && rc == 0)
 		rc = fail_errno("writing %s", bin);
 	if (rc < 0 || install(bin, dest, 0755) < 0)
 		return -1;
-	bin[0] = 0;
 	if (!o || !o->quiet)
 		warnmsg("fetched firecracker %s from %s (sha256 %s%s)", ver, url, hex,
 		    sha || *pub ? "" : ", not verified");
@@ -334,7 +400,7 @@ int
 fetch_firecracker(const char *dest, const char *version, const char *base_url,
     const char *sha256, const struct fetch_opts *o)
 {
-	char ver[64], tgz[PATH_MAX] = "", sum[PATH_MAX] = "", bin[PATH_MAX] = "";
+	char ver[64], wd[PATH_MAX] = "";
 	const char *v = env_or(version, "FCSNAP_FIRECRACKER_VERSION", FETCH_FIRECRACKER_VERSION);
 	const char *base = env_or(base_url, "FCSNAP_FIRECRACKER_URL", FETCH_FIRECRACKER_BASE);
 	const char *sha = env_or(sha256, "FCSNAP_FIRECRACKER_SHA256", NULL);
@@ -351,13 +417,10 @@ fetch_firecracker(const char *dest, const char *version, const char *base_url,
 		bl--;
 	if (fmt(basebuf, sizeof basebuf, "%.*s", (int)bl, base) < 0)
 		return -1;
-	rc = get_firecracker(dest, ver, basebuf, sha, o, tgz, sum, bin);
-	if (tgz[0])
-		unlink(tgz);
-	if (sum[0])
-		unlink(sum);
-	if (bin[0])
-		unlink(bin);
+	if (work_dir(dest, wd, sizeof wd) < 0)
+		return -1;
+	rc = get_firecracker(dest, ver, basebuf, sha, o, wd);
+	work_dir_drop(wd);
 	return rc;
 }
 
@@ -365,18 +428,18 @@ int
 fetch_kernel(const char *dest, const char *url, const char *sha256,
     const struct fetch_opts *o)
 {
-	char defurl[512], tmp[PATH_MAX] = "", hex[SHA256_HEX_LEN + 1];
+	char defurl[512], wd[PATH_MAX] = "", tmp[PATH_MAX], hex[SHA256_HEX_LEN + 1];
 	const char *u, *sha = env_or(sha256, "FCSNAP_KERNEL_SHA256", NULL);
-	int fd, rc = -1;
+	int rc = -1;
 
 	snprintf(defurl, sizeof defurl, FETCH_KERNEL_URL_FMT, fetch_arch());
 	u = env_or(url, "FCSNAP_KERNEL_URL", defurl);
 	if (sha && check_hex(sha, "kernel SHA-256") < 0)
 		return -1;
-	if ((fd = temp_beside(dest, "new", tmp, sizeof tmp)) < 0)
+	if (work_dir(dest, wd, sizeof wd) < 0)
 		return -1;
-	close(fd);
-	if (curl_get(u, tmp, o) < 0 || hash_file(tmp, hex) < 0)
+	if (temp_in(wd, "kernel", tmp, sizeof tmp) < 0 || curl_get(u, tmp, o) < 0 ||
+	    hash_file(tmp, hex) < 0)
 		goto out;
 	if (sha && !same_hex(hex, sha)) {
 		fail("%s: SHA-256 mismatch (got %s, want %s): corrupt or tampered download "
@@ -385,13 +448,11 @@ fetch_kernel(const char *dest, const char *url, const char *sha256,
 	}
 	if (install(tmp, dest, 0644) < 0)
 		goto out;
-	tmp[0] = 0;
 	rc = 0;
 	if (!o || !o->quiet)
 		warnmsg("fetched kernel from %s (sha256 %s%s)", u, hex,
 		    sha ? "" : ", not verified: no checksum given");
 out:
-	if (tmp[0])
-		unlink(tmp);
+	work_dir_drop(wd);
 	return rc;
 }

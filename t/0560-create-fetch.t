@@ -72,6 +72,49 @@ test_expect_success 'a corrupt release is refused; no binary installed, no snaps
 	test_no_strays
 '
 
+# A server that accepts and then says nothing: a download that hangs.
+start_stall() {
+	(exec env -u FCSNAP_TEST_TAG python3 -u -c "
+import socket, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(8)
+print(\"port\", s.getsockname()[1])
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+" >stall.log 2>&1) &
+	echo $! >stall.pid &&
+	wait_for grep -q "port [0-9]" stall.log &&
+	STALL="http://127.0.0.1:$(sed -n "s/port //p" stall.log)"
+}
+in_fetch() { ls -d slow/.fetch-* >/dev/null 2>&1; }
+
+test_expect_success 'SIGINT during the download: no temp files left beside the target' '
+	start_stall &&
+	(exec env FCSNAP_FIRECRACKER_URL="$STALL" fc-snap-create -l slow -r rootfs.img \
+		-f "$TRASH/slow/fc") >o1 2>e1 &
+	echo $! >c.pid &&
+	wait_for in_fetch &&
+	kill -INT "$(cat c.pid)" &&
+	rc=0 && wait "$(cat c.pid)" || rc=$? &&
+	test "$rc" = 1 && grep -q "interrupted by signal 2" e1 &&
+	test -z "$(ls -A slow)" && test ! -d "$FCSNAP_DIR/snapshots/slow" &&
+	kill "$(cat stall.pid)"
+'
+
+test_expect_success 'after a SIGKILL during the download, the next fetch drops the leftovers' '
+	start_stall &&
+	(exec env FCSNAP_FIRECRACKER_URL="$STALL" fc-snap-create -l slow -r rootfs.img \
+		-f "$TRASH/slow/fc") >o1 2>e1 &
+	echo $! >c.pid &&
+	wait_for in_fetch &&
+	kill -KILL "$(cat c.pid)" && { wait "$(cat c.pid)" || true; } &&
+	in_fetch &&
+	kill "$(cat stall.pid)" &&
+	expect_code 1 env FCSNAP_FIRECRACKER_URL="$STALL" fc-snap-create -l slow \
+		-r rootfs.img -f "$TRASH/slow/fc" &&
+	test -z "$(ls -A slow)"
+'
+
 test_expect_success 'offline: a clear one-line error naming the URL' '
 	kill "$(cat http.pid)" && sleep 0.2 &&
 	expect_code 1 fc-snap-create -l off -r rootfs.img -f "$TRASH/off/fc" &&
