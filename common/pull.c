@@ -596,17 +596,24 @@ download(struct pull *p)
 	size_t *todo, nt, next = 0, a, b;
 	uint64_t bytes;
 	char what[96];
-	int k, r = 0, jobs = p->o->jobs;
+	int k, r = 0, nslots;
 
 	nt = todo_groups(p, &todo, &bytes);
 	if (nt == NONE)
 		return fail("out of memory");
-	slots = calloc((size_t)jobs, sizeof *slots);
-	pool = slots ? s3_pool_new(&p->r->c, jobs) : NULL;
+	pool = s3_pool_new(&p->r->c, p->o->jobs);
 	if (!pool) {
-		free(slots);
 		free(todo);
-		return slots ? -1 : fail("out of memory");
+		return -1;
+	}
+	/* one slot for every request the pool takes at once (it may queue
+	 * more than -j, carried over fewer connections) */
+	nslots = s3_pool_capacity(pool);
+	slots = calloc((size_t)nslots, sizeof *slots);
+	if (!slots) {
+		s3_pool_free(pool);
+		free(todo);
+		return fail("out of memory");
 	}
 	snprintf(what, sizeof what, "pull %s", p->name);
 	progress_init(&pr, what, bytes, p->o->verbose);
@@ -614,7 +621,8 @@ download(struct pull *p)
 		struct s3_req *done;
 		struct slot *s;
 
-		for (k = 0; k < jobs && next < nt && !remote_stop; k++) {
+		for (k = 0; k < nslots && next < nt && !remote_stop &&
+		    s3_pool_slots(pool) > 0; k++) {
 			if (slots[k].busy)
 				continue;
 			group(p, todo[next], &a, &b);
@@ -649,7 +657,7 @@ download(struct pull *p)
 out:
 	progress_end(&pr);
 	s3_pool_free(pool);
-	for (k = 0; k < jobs; k++)
+	for (k = 0; k < nslots; k++)
 		if (slots[k].busy) {
 			s3_result_free(&slots[k].res);
 			free(slots[k].key);
