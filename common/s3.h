@@ -1,16 +1,18 @@
 /* s3: S3 requests, signed in-tree (sigv4.h) and carried by curl.
  *
- * Every request runs `curl` ($FCSNAP_CURL, s3_opts.curl, or "curl" from
- * PATH) with the argv  curl -q -K /dev/fd/N  and nothing else: the URL,
- * the headers (Authorization, x-amz-security-token) and all options travel
- * in a curl config written to a pipe, so no secret and no URL is ever
- * visible in a process list; curl's environment is ours minus the AWS_*
- * secrets. A request body is curl's stdin, read as "upload-file /dev/fd/0"
- * from a regular file (a whole file is passed as is) or a memfd holding a
- * copy of the range or buffer (so a range costs its size in RAM while it
- * is sent; curl knows the length and sends Content-Length); the response (curl -i: status line, headers, body) comes back
- * on a pipe, parsed here, and the body goes to a caller's fd at an offset
- * (hashed on the way, so a pull can verify while writing) or to memory.
+ * Requests run in `curl` processes ($FCSNAP_CURL, s3_opts.curl, or "curl"
+ * from PATH) started with the argv  curl -q -K /dev/fd/N  and nothing
+ * else: the URL, the headers (Authorization, x-amz-security-token) and all
+ * options travel in a curl config written to a pipe, so no secret and no
+ * URL is ever visible in a process list; curl's environment is ours minus
+ * the AWS_* secrets. One process carries a batch of requests in a row over
+ * one kept-alive connection (config groups joined by "next"; see
+ * s3pool.c). A request body reaches curl through a pipe of its own, fed
+ * from memory or spliced from file ranges (s3_seg: no copy here), with an
+ * explicit Content-Length; the response (curl -i, then a write-out line
+ * with a random token that ends it) comes back on curl's stdout, parsed
+ * here, and the body goes to a caller's fd at an offset (hashed on the
+ * way, so a pull can verify while writing) or to memory.
  *
  * Addressing: on AWS (no endpoint configured) virtual-hosted
  *     https://BUCKET.s3.REGION.amazonaws.com/KEY
@@ -26,7 +28,8 @@
  * with exponential backoff and jitter, at most s3_opts.retries times; each
  * attempt is signed afresh.
  *
- * Parallel transfers: a pool runs up to N (at most 64) curl processes.
+ * Parallel transfers: a pool runs up to N (at most 64) curl processes and
+ * takes up to s3_pool_capacity() requests at once (queued for them).
  *     struct s3_pool *p = s3_pool_new(c, 8);
  *     while (more work || s3_pool_running(p)) {
  *             while (more work && s3_pool_slots(p) > 0)
@@ -228,8 +231,14 @@ int s3_list_parse(const char *xml, size_t n, struct s3_list *l, int *truncated,
  * (&amp; &lt; &gt; &quot; &apos; &#N; &#xH;). malloc'd, NULL if absent. */
 char *s3_xml_text(const char *xml, size_t n, const char *tag);
 
-/* The curl config for one request (exposed for tests): URL, method,
- * headers including Authorization, options. malloc'd, NULL + message. */
-char *s3_curl_config(struct s3 *c, const struct s3_req *r, int has_body, off_t body_len);
+/* One request's part of a curl config (exposed for tests): URL, method,
+ * headers including Authorization, options; the body (when body_fd >= 0)
+ * read from /dev/fd/<body_fd> with an explicit Content-Length; with a
+ * token, a write-out line "<token> <http_code> <size_download>" ends the
+ * response. malloc'd, NULL + message. */
+char *s3_curl_config(struct s3 *c, const struct s3_req *r, int body_fd, const char *token);
+/* Does r send a body (PUT/POST, or any body given), and how long is it. */
+int s3_req_has_body(const struct s3_req *r);
+off_t s3_req_body_len(const struct s3_req *r);
 
 #endif

@@ -30,6 +30,22 @@ grow(struct strbuf *b, size_t n)
 }
 
 void
+sb_reserve(struct strbuf *b, size_t n)
+{
+	char *p;
+
+	if (b->oom || b->len + n + 1 <= b->cap)
+		return;
+	if (!(p = realloc(b->s, b->len + n + 1))) {
+		b->oom = 1;
+		return;
+	}
+	b->s = p;
+	b->cap = b->len + n + 1;
+	b->s[b->len] = 0;
+}
+
+void
 sb_add(struct strbuf *b, const void *p, size_t n)
 {
 	if (grow(b, n) < 0)

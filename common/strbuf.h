@@ -23,6 +23,8 @@ void sb_add(struct strbuf *b, const void *p, size_t n);
 void sb_adds(struct strbuf *b, const char *s);
 void sb_addc(struct strbuf *b, char c);
 void sb_addf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Make room for n more bytes (exactly: for a size known in advance). */
+void sb_reserve(struct strbuf *b, size_t n);
 /* Drop everything after the first n bytes. */
 void sb_truncate(struct strbuf *b, size_t n);
 /* 0 if no allocation failed so far, else -1 with "out of memory" set. */

@@ -71,17 +71,25 @@ test_expect_success 'server down: one line saying connection refused' '
 
 # A curl stand-in that fails the first $FAILS runs (counting in ./count)
 # the way a reset connection or a throttling server does, then runs the
-# real curl with the same arguments.
+# real curl with the same arguments. Like curl, it ends a response with
+# the write-out line its config (-K FILE, $3) asks for.
 cat >"$TRASH/flaky" <<EOS
 #!/bin/sh
 n=\$(cat "\$FLAKY_COUNT" 2>/dev/null || echo 0)
 n=\$((n + 1)); echo \$n >"\$FLAKY_COUNT"
 if [ \$n -le "\$FAILS" ]; then
+	tok=\$(sed -n "s/^write-out = .\\(~fcsnap~[0-9a-f]*\\) .*/\\1/p" "\$3" | head -n 1)
+	reply() {       # reply CODE HEAD BODY
+		printf "%b%s" "\$2" "\$3"
+		printf "%s %s %s\\n" "\$tok" "\$1" "\$(printf %s "\$3" | wc -c)"
+	}
 	case "\$MODE" in
-	reset) echo "curl: (56) Recv failure: Connection reset by peer" >&2; exit 56 ;;
-	slowdown) printf "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n\r\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"; exit 0 ;;
+	reset) echo "curl: (56) Recv failure: Connection reset by peer" >&2; reply 000 "" ""; exit 56 ;;
+	slowdown) reply 503 "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n\r\n" \
+		"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"; exit 0 ;;
 	skew|denied|expired) code=\$(echo \$MODE | sed "s/skew/RequestTimeTooSkewed/;s/denied/AccessDenied/;s/expired/ExpiredToken/")
-		printf "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\n\r\n<Error><Code>\$code</Code><Message>m</Message></Error>"; exit 0 ;;
+		reply 403 "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\n\r\n" \
+			"<Error><Code>\$code</Code><Message>m</Message></Error>"; exit 0 ;;
 	exit*) echo "curl: (\${MODE#exit}) some failure" >&2; exit \${MODE#exit} ;;
 	esac
 fi

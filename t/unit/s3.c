@@ -122,7 +122,7 @@ config(void)
 		return;
 	is_str(c.host, "my-bucket.s3.eu-west-1.amazonaws.com", "AWS: virtual-hosted host");
 	r.key = "dir with space/\xc3\xa9\"q";
-	cfg = s3_curl_config(&c, &r, 0, 0);
+	cfg = s3_curl_config(&c, &r, -1, NULL);
 	ok(cfg && strstr(cfg, "url = \"https://my-bucket.s3.eu-west-1.amazonaws.com/"
 	    "dir%20with%20space/%C3%A9%22q\"\n"), "URL: key encoded once per segment");
 	ok(cfg && strstr(cfg, "header = \"Authorization: AWS4-HMAC-SHA256 Credential=AKTEST/"),
@@ -134,7 +134,7 @@ config(void)
 	free(cfg);
 	r.headers = bad;
 	r.nheaders = 1;
-	ok(s3_curl_config(&c, &r, 0, 0) == NULL && strstr(errmsg(), "control character"),
+	ok(s3_curl_config(&c, &r, -1, NULL) == NULL && strstr(errmsg(), "control character"),
 	    "CR/LF in a header value is refused (no header injection)");
 	s3_close(&c);
 
@@ -146,10 +146,15 @@ config(void)
 		r.method = "PUT";
 		r.body_mem = "hello";
 		r.body_mem_len = 5;
-		cfg = s3_curl_config(&c, &r, 1, 5);
+		cfg = s3_curl_config(&c, &r, 7, "~fcsnap~0123");
 		ok(cfg && strstr(cfg, "url = \"http://127.0.0.1:9000/base/bkt/k\""),
 		    "custom endpoint: path-style under the endpoint's base path");
-		ok(cfg && strstr(cfg, "upload-file = \"/dev/fd/0\""), "body from stdin's file");
+		ok(cfg && strstr(cfg, "upload-file = \"/dev/fd/7\""), "body from its pipe");
+		ok(cfg && strstr(cfg, "header = \"Content-Length: 5\"") &&
+		    strstr(cfg, "header = \"Transfer-Encoding:\""),
+		    "a piped body is sent with its length, not chunked");
+		ok(cfg && strstr(cfg, "write-out = \"~fcsnap~0123 %{http_code} %{size_download}\\n\""),
+		    "the end-of-response line carries the token");
 		ok(cfg && strstr(cfg, "x-amz-content-sha256: "
 		    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"),
 		    "memory body hashed into x-amz-content-sha256");
