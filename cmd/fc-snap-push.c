@@ -161,8 +161,21 @@ seen_add(const struct chunk *c)
 	return 0;
 }
 
+static int
+read_range(int fd, unsigned char *buf, off_t a, off_t e)
+{
+	errno = 0;
+	if (pread(fd, buf, (size_t)(e - a), a) != (ssize_t)(e - a)) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 /* Read [off, off+len) of fd into buf; holes are not read (zeros are put
- * there).  0, 1 when it is all hole, -1. */
+ * there).  0, 1 when it is all hole, -1.  Where SEEK_DATA is not
+ * supported everything is read. */
 static int
 read_chunk(int fd, off_t off, size_t len, unsigned char *buf)
 {
@@ -172,7 +185,7 @@ read_chunk(int fd, off_t off, size_t len, unsigned char *buf)
 	while (pos < end) {
 		d = lseek(fd, pos, SEEK_DATA);
 		if (d < 0 && errno != ENXIO)
-			return -1;
+			return read_range(fd, buf + (pos - off), pos, end);
 		if (d < 0 || d > end)
 			d = end;
 		if (d >= end && !any)
@@ -181,15 +194,10 @@ read_chunk(int fd, off_t off, size_t len, unsigned char *buf)
 		if (d >= end)
 			break;
 		h = lseek(fd, d, SEEK_HOLE);
-		if (h < 0)
-			return -1;
-		if (h > end)
+		if (h < 0 || h > end)
 			h = end;
-		if (pread(fd, buf + (d - off), (size_t)(h - d), d) != (ssize_t)(h - d)) {
-			if (errno == 0)
-				errno = EIO;
+		if (read_range(fd, buf + (d - off), d, h) < 0)
 			return -1;
-		}
 		any = 1;
 		pos = h;
 	}
