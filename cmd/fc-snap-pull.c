@@ -50,6 +50,7 @@ summary(const char *name, const char *local, const char *url, const struct pull_
 	jw_key(&w, "duplicate"); jw_uint(&w, s->duplicate);
 	jw_key(&w, "skipped_zero"); jw_uint(&w, s->zero);
 	jw_key(&w, "bytes_downloaded"); jw_uint(&w, s->bytes);
+	jw_key(&w, "bytes_raw"); jw_uint(&w, s->bytes_raw);
 	jw_key(&w, "seconds"); jw_double(&w, s->seconds);
 	jw_obj_end(&w);
 	if (jw_text(&w))

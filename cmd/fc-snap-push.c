@@ -2,10 +2,14 @@
  * See man/fc-snap-push.1 and fcsnap-s3(5).
  *
  * The snapshot dir is opened once and every file is read through that fd,
- * so a refresh publishing meanwhile cannot mix generations.  Holes are
- * found with SEEK_DATA and never read; all-zero chunks are recorded as
- * null; the bucket's chunks/ is listed once; missing chunks go up in
- * parallel; then meta.json; then the manifest, last. */
+ * so a refresh publishing meanwhile cannot mix generations.  The bucket's
+ * chunks/ is listed once, first; then each chunk is read (holes found with
+ * SEEK_DATA/SEEK_HOLE and never read), named in its stored form (chunk.h:
+ * null, raw, or sparse without its zero pages) and, when the bucket lacks
+ * it and this push has not sent it yet, its upload starts at once, so
+ * hashing overlaps the network.  Bodies are file ranges (plus the sparse
+ * header), signed with the object's SHA-256.  Then meta.json; then the
+ * manifest, last. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "json.h"
 #include "manifest.h"
 #include "meta.h"
@@ -28,8 +33,8 @@ static const char usage_text[] =
 "usage: fc-snap-push [options] NAME [s3://BUCKET/PREFIX]\n"
 "       fc-snap-push [options] -l NAME --bucket BUCKET [--prefix PREFIX]\n"
 "Upload the local snapshot NAME to S3 as deduplicated chunks; all-zero\n"
-"chunks and chunks the bucket already has are skipped.  The URL defaults\n"
-"to $FCSNAP_REMOTE.\n"
+"chunks and chunks the bucket already has are skipped, and the zero 4 KiB\n"
+"pages inside chunks are not stored.  The URL defaults to $FCSNAP_REMOTE.\n"
 "\n"
 "  -l, --lang NAME         the snapshot name (instead of the NAME argument)\n"
 "      --bucket BUCKET     the bucket (instead of the URL)\n"
@@ -44,19 +49,31 @@ static const char usage_text[] =
 
 enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERSION };
 
-struct ref {                    /* one non-zero chunk position */
+struct have {                   /* an object the bucket has under chunks/ */
 	unsigned char sha[SHA256_LEN];
-	int f;
-	uint64_t i;
-};
-
-struct have {                   /* a chunk the bucket has */
-	unsigned char sha[SHA256_LEN];
+	int sparse;
 	long long size;
 };
 
+struct seen {                   /* a chunk this push has sent (hash set) */
+	unsigned char sha[SHA256_LEN];
+	unsigned char sparse, used;
+};
+
 struct stats {
-	uint64_t total, uploaded, zero, present, dup, bytes;
+	uint64_t total, uploaded, zero, present, dup, bytes, raw;
+};
+
+struct slot {                   /* one upload in flight */
+	struct s3_req req;
+	struct s3_result res;
+	char *key;
+	char hex[SHA256_HEX_LEN + 1];
+	unsigned char *head;            /* the sparse header, sent from here */
+	struct s3_seg *segs;
+	size_t segcap;
+	uint64_t raw, stored;
+	int busy;
 };
 
 static struct opts {
@@ -68,85 +85,121 @@ static struct opts {
 static struct manifest man;
 static struct remote rem;
 static int fds[MANIFEST_NFILES] = { -1, -1, -1 };
-static struct ref *refs;
-static size_t nrefs;
 static struct stats S;
 
+static struct {
+	struct have *hv;                /* sorted */
+	size_t nh;
+	struct seen *seen;
+	size_t nseen, capseen;          /* capseen: a power of 2 */
+	unsigned char *buf, *head;      /* the chunk being scanned */
+	struct s3_pool *pool;
+	struct slot *slots;
+	int nslots, *freev, nfree;
+	struct progress pr;
+} P;
+
 static int
-cmp_sha(const void *a, const void *b)
+cmp_have(const void *a, const void *b)
 {
-	return memcmp(a, b, SHA256_LEN);
+	const struct have *x = a, *y = b;
+	int c = memcmp(x->sha, y->sha, SHA256_LEN);
+
+	return c ? c : x->sparse - y->sparse;
 }
 
+/* Does the bucket have c (the key, with the right size)? */
 static int
-all_zero(const unsigned char *p, size_t n)
+bucket_has(const struct chunk *c)
 {
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+	struct have key, *h;
+
+	memcpy(key.sha, c->id, SHA256_LEN);
+	key.sparse = c->form == CHUNK_SPARSE;
+	h = bsearch(&key, P.hv, P.nh, sizeof *P.hv, cmp_have);
+	return h && (uint64_t)h->size == c->stored;
 }
 
-/* Is [off, off+len) entirely a hole? */
-static int
-is_hole(int fd, off_t off, off_t len)
+static size_t
+seen_slot(const struct seen *v, size_t cap, const unsigned char *sha, int sparse)
 {
-	off_t d = lseek(fd, off, SEEK_DATA);
+	size_t i;
 
-	if (d < 0)
-		return errno == ENXIO;
-	return d >= off + len;
+	memcpy(&i, sha, sizeof i);
+	for (i &= cap - 1;; i = (i + 1) & (cap - 1))
+		if (!v[i].used || (v[i].sparse == sparse && !memcmp(v[i].sha, sha, SHA256_LEN)))
+			return i;
 }
 
+/* Add c to the chunks sent: 1 when it was there already, 0, -1. */
 static int
-add_ref(const unsigned char sha[SHA256_LEN], int f, uint64_t i)
+seen_add(const struct chunk *c)
 {
-	static size_t cap;
+	int sparse = c->form == CHUNK_SPARSE;
+	size_t i;
 
-	if (nrefs == cap) {
-		size_t nc = cap ? cap * 2 : 256;
-		struct ref *v = realloc(refs, nc * sizeof *v);
+	if (2 * (P.nseen + 1) > P.capseen) {
+		size_t nc = P.capseen ? 2 * P.capseen : 1024, k;
+		struct seen *v = calloc(nc, sizeof *v);
 
 		if (!v)
 			return fail("out of memory");
-		refs = v;
-		cap = nc;
+		for (k = 0; k < P.capseen; k++)
+			if (P.seen[k].used)
+				v[seen_slot(v, nc, P.seen[k].sha, P.seen[k].sparse)] = P.seen[k];
+		free(P.seen);
+		P.seen = v;
+		P.capseen = nc;
 	}
-	memcpy(refs[nrefs].sha, sha, SHA256_LEN);
-	refs[nrefs].f = f;
-	refs[nrefs].i = i;
-	nrefs++;
+	i = seen_slot(P.seen, P.capseen, c->id, sparse);
+	if (P.seen[i].used)
+		return 1;
+	memcpy(P.seen[i].sha, c->id, SHA256_LEN);
+	P.seen[i].sparse = (unsigned char)sparse;
+	P.seen[i].used = 1;
+	P.nseen++;
 	return 0;
 }
 
-/* Split file k into chunks: zero ones marked, others hashed. */
 static int
-scan_file(int k, unsigned char *buf)
+read_range(int fd, unsigned char *buf, off_t a, off_t e)
 {
-	struct mfile *f = &man.files[k];
-	uint64_t i;
+	errno = 0;
+	if (pread(fd, buf, (size_t)(e - a), a) != (ssize_t)(e - a)) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
 
-	for (i = 0; i < f->nchunks; i++) {
-		off_t off = (off_t)(i * man.chunk_size);
-		size_t len = (size_t)manifest_chunk_len(&man, f, i);
-		ssize_t got;
+/* Read [off, off+len) of fd into buf; holes are not read (zeros are put
+ * there).  0, 1 when it is all hole, -1.  Where SEEK_DATA is not
+ * supported everything is read. */
+static int
+read_chunk(int fd, off_t off, size_t len, unsigned char *buf)
+{
+	off_t end = off + (off_t)len, pos = off, d, h;
+	int any = 0;
 
-		if (remote_stop)
-			return fail("interrupted; nothing was published");
-		S.total++;
-		if (is_hole(fds[k], off, (off_t)len)) {
-			S.zero++;
-			continue;
-		}
-		got = pread(fds[k], buf, len, off);
-		if (got != (ssize_t)len)
-			return fail_errno("reading %s of snapshot %s at offset %lld",
-			    f->name, o.name, (long long)off);
-		if (all_zero(buf, len)) {
-			S.zero++;
-			continue;
-		}
-		sha256(buf, len, f->chunks[i].sha);
-		f->chunks[i].zero = 0;
-		if (add_ref(f->chunks[i].sha, k, i) < 0)
+	while (pos < end) {
+		d = lseek(fd, pos, SEEK_DATA);
+		if (d < 0 && errno != ENXIO)
+			return read_range(fd, buf + (pos - off), pos, end);
+		if (d < 0 || d > end)
+			d = end;
+		if (d >= end && !any)
+			return 1;
+		memset(buf + (pos - off), 0, (size_t)(d - pos));
+		if (d >= end)
+			break;
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0 || h > end)
+			h = end;
+		if (read_range(fd, buf + (d - off), d, h) < 0)
 			return -1;
+		any = 1;
+		pos = h;
 	}
 	return 0;
 }
@@ -185,12 +238,11 @@ open_snapshot(const struct store *st, char **metatext, size_t *metalen, struct m
 	return 0;
 }
 
-/* Sorted list of the chunks the bucket has. */
+/* The sorted list of the objects the bucket has under chunks/. */
 static int
-list_remote(struct have **out, size_t *n)
+list_remote(void)
 {
 	struct s3_list l;
-	struct have *v;
 	char *pre;
 	size_t i, k = 0;
 
@@ -203,8 +255,8 @@ list_remote(struct have **out, size_t *n)
 		return -1;
 	}
 	free(pre);
-	v = calloc(l.n ? l.n : 1, sizeof *v);
-	if (!v) {
+	P.hv = calloc(l.n ? l.n : 1, sizeof *P.hv);
+	if (!P.hv) {
 		s3_list_free(&l);
 		return fail("out of memory");
 	}
@@ -212,163 +264,227 @@ list_remote(struct have **out, size_t *n)
 		const char *b = strrchr(l.objs[i].key, '/');
 
 		b = b ? b + 1 : l.objs[i].key;
-		if (manifest_hex(b, strlen(b), v[k].sha) < 0)
+		if (chunk_name_parse(b, strlen(b), P.hv[k].sha, &P.hv[k].sparse) < 0)
 			continue;
-		v[k++].size = l.objs[i].size;
+		P.hv[k++].size = l.objs[i].size;
 	}
 	s3_list_free(&l);
-	qsort(v, k, sizeof *v, cmp_sha);
-	*out = v;
-	*n = k;
+	qsort(P.hv, k, sizeof *P.hv, cmp_have);
+	P.nh = k;
 	return 0;
 }
 
-struct slot {
-	struct s3_req req;
-	struct s3_result res;
-	char *key;
-	char hex[SHA256_HEX_LEN + 1];
-	uint64_t len;
-	int busy;
-};
+/* ---- uploads ---------------------------------------------------------- */
 
-static int
-start_upload(struct s3_pool *p, struct slot *s, const struct ref *r)
+static void
+slot_clear(struct slot *s)
 {
-	const struct mfile *f = &man.files[r->f];
-	struct s3_req init = S3_REQ_INIT;
+	if (s->busy)
+		s3_result_free(&s->res);
+	free(s->key);
+	s->key = NULL;
+	s->busy = 0;
+}
 
-	sha256_hex(r->sha, s->hex);
-	s->key = remote_key(&rem, "chunks", s->hex, NULL);
-	if (!s->key)
+/* Take the uploads that have finished, waiting up to timeout_ms for the
+ * first. 0, or -1 when one failed (or the wait did). */
+static int
+reap(int timeout_ms)
+{
+	for (;;) {
+		struct s3_req *done;
+		struct slot *s;
+
+		if (!s3_pool_running(P.pool))
+			return 0;
+		if (s3_pool_wait_for(P.pool, &done, timeout_ms) < 0)
+			return -1;
+		progress_draw(&P.pr, 0);
+		if (!done)
+			return 0;
+		s = done->udata;
+		P.freev[P.nfree++] = (int)(s - P.slots);
+		if (!s->res.ok) {
+			fail("%s", s->res.err);
+			slot_clear(s);
+			return -1;
+		}
+		S.uploaded++;
+		S.bytes += s->stored;
+		S.raw += s->raw;
+		progress_add(&P.pr, s->raw);
+		slot_clear(s);
+		timeout_ms = 0;
+	}
+}
+
+/* Start the upload of chunk c, the bytes of file k at off (P.head holds
+ * its header), as soon as the pool has room. */
+static int
+start_upload(int k, off_t off, const struct chunk *c)
+{
+	struct s3_req init = S3_REQ_INIT;
+	char nm[CHUNK_NAME_MAX];
+	struct slot *s;
+
+	while (s3_pool_slots(P.pool) <= 0 || P.nfree == 0) {
+		if (remote_stop)
+			return 0;
+		if (reap(200) < 0)
+			return -1;
+	}
+	s = &P.slots[P.freev[--P.nfree]];
+	if (s->segcap < c->nruns + 1) {
+		struct s3_seg *v = realloc(s->segs, (c->nruns + 1) * sizeof *v);
+
+		if (!v)
+			return fail("out of memory");
+		s->segs = v;
+		s->segcap = c->nruns + 1;
+	}
+	memcpy(s->head, P.head, chunk_head_len(c->len));
+	chunk_name(c->id, c->form == CHUNK_SPARSE, nm);
+	sha256_hex(c->id, s->hex);
+	if (!(s->key = remote_key(&rem, "chunks", nm, NULL)))
 		return -1;
-	s->len = manifest_chunk_len(&man, f, r->i);
+	s->raw = c->len;
+	s->stored = c->stored;
 	s->req = init;
 	s->req.method = "PUT";
 	s->req.key = s->key;
-	s->req.body_fd = fds[r->f];
-	s->req.body_off = (off_t)(r->i * man.chunk_size);
-	s->req.body_len = (off_t)s->len;
-	s->req.payload_hash = s->hex;
+	s->req.segs = s->segs;
+	s->req.nsegs = chunk_segs(c, s->head, fds[k], off, s->segs);
+	s->req.payload_hash = s->hex;   /* the server checks the body */
 	s->req.udata = s;
 	memset(&s->res, 0, sizeof s->res);
 	s->busy = 1;
-	return s3_pool_start(p, &s->req, &s->res);
-}
-
-static int
-upload(const struct ref **todo, size_t n, uint64_t bytes)
-{
-	struct slot *slots = calloc((size_t)o.jobs, sizeof *slots);
-	struct s3_pool *p;
-	struct progress pr;
-	size_t next = 0;
-	int k, r = 0;
-	char what[96];
-
-	if (!slots)
-		return fail("out of memory");
-	p = s3_pool_new(&rem.c, o.jobs);
-	if (!p) {
-		free(slots);
+	if (s3_pool_start(P.pool, &s->req, &s->res) < 0) {
+		s->busy = 0;
 		return -1;
 	}
-	snprintf(what, sizeof what, "push %s", o.name);
-	progress_init(&pr, what, bytes, o.verbose);
-	while (next < n || s3_pool_running(p)) {
-		struct s3_req *done;
-		struct slot *s;
-		int w;
-
-		for (k = 0; k < o.jobs && next < n && !remote_stop; k++) {
-			if (slots[k].busy)
-				continue;
-			if (start_upload(p, &slots[k], todo[next++]) < 0) {
-				r = -1;
-				goto out;
-			}
-		}
-		if (remote_stop) {
-			r = fail("interrupted; nothing was published (no manifest was written)");
-			goto out;
-		}
-		w = s3_pool_wait_for(p, &done, 200);
-		if (w < 0) {
-			r = -1;
-			goto out;
-		}
-		progress_draw(&pr, 0);
-		if (!done)
-			continue;
-		s = done->udata;
-		s->busy = 0;
-		if (!s->res.ok) {
-			r = fail("%s", s->res.err);
-			s3_result_free(&s->res);
-			free(s->key);
-			goto out;
-		}
-		S.uploaded++;
-		S.bytes += s->len;
-		progress_add(&pr, s->len);
-		s3_result_free(&s->res);
-		free(s->key);
-		s->key = NULL;
-	}
-out:
-	progress_end(&pr);
-	s3_pool_free(p);
-	for (k = 0; k < o.jobs; k++)
-		if (slots[k].busy) {
-			s3_result_free(&slots[k].res);
-			free(slots[k].key);
-		}
-	free(slots);
-	return r;
+	return 0;
 }
 
-/* Decide what to upload, then do it. */
+/* Chunk i of file k: name it, record it, send it if the bucket lacks it. */
 static int
-push_chunks(uint64_t *want_bytes)
+one_chunk(int k, uint64_t i)
 {
-	struct have *hv = NULL;
-	const struct ref **todo;
-	size_t nh = 0, nt = 0, i, j;
-	uint64_t bytes = 0;
+	struct mfile *f = &man.files[k];
+	off_t off = (off_t)(i * man.chunk_size);
+	uint64_t len = manifest_chunk_len(&man, f, i);
+	struct chunk c;
 	int r;
 
-	if (list_remote(&hv, &nh) < 0)
-		return -1;
-	qsort(refs, nrefs, sizeof *refs, cmp_sha);
-	todo = calloc(nrefs ? nrefs : 1, sizeof *todo);
-	if (!todo) {
-		free(hv);
-		return fail("out of memory");
-	}
-	for (i = 0; i < nrefs; i = j) {
-		uint64_t len = manifest_chunk_len(&man, &man.files[refs[i].f], refs[i].i);
-		const struct have *h = bsearch(refs[i].sha, hv, nh, sizeof *hv, cmp_sha);
-
-		for (j = i + 1; j < nrefs && !memcmp(refs[j].sha, refs[i].sha, SHA256_LEN); j++)
-			;
-		if (h && (uint64_t)h->size == len) {
-			S.present += j - i;
-			continue;
-		}
-		S.dup += j - i - 1;
-		todo[nt++] = &refs[i];
-		bytes += len;
-	}
-	free(hv);
-	*want_bytes = bytes;
-	if (o.dry) {
-		S.uploaded = nt;
-		S.bytes = bytes;
-		free(todo);
+	S.total++;
+	r = read_chunk(fds[k], off, (size_t)len, P.buf);
+	if (r < 0)
+		return fail_errno("reading %s of snapshot %s at offset %lld",
+		    f->name, o.name, (long long)off);
+	if (r == 0)
+		chunk_make(P.buf, len, P.head, &c);
+	if (r == 1 || c.form == CHUNK_ZERO) {
+		S.zero++;
+		progress_add(&P.pr, len);
 		return 0;
 	}
-	r = upload(todo, nt, bytes);
-	free(todo);
+	memcpy(f->chunks[i].sha, c.id, SHA256_LEN);
+	f->chunks[i].zero = 0;
+	f->chunks[i].sparse = c.form == CHUNK_SPARSE;
+	if (bucket_has(&c)) {
+		S.present++;
+		progress_add(&P.pr, len);
+		return 0;
+	}
+	if ((r = seen_add(&c)) != 0) {
+		S.dup += r > 0;
+		progress_add(&P.pr, len);
+		return r < 0 ? -1 : 0;
+	}
+	if (!o.dry)
+		return start_upload(k, off, &c);
+	S.uploaded++;
+	S.bytes += c.stored;
+	S.raw += len;
+	progress_add(&P.pr, len);
+	return 0;
+}
+
+static int
+setup(const char *what)
+{
+	size_t hl = chunk_head_len(man.chunk_size);
+	uint64_t total = 0;
+	int k, n;
+
+	P.buf = malloc(man.chunk_size);
+	P.head = malloc(hl);
+	if (!P.buf || !P.head)
+		return fail("out of memory");
+	if (!o.dry) {
+		if (!(P.pool = s3_pool_new(&rem.c, o.jobs)))
+			return -1;
+		n = s3_pool_capacity(P.pool);
+		P.slots = calloc((size_t)n, sizeof *P.slots);
+		P.freev = calloc((size_t)n, sizeof *P.freev);
+		if (!P.slots || !P.freev)
+			return fail("out of memory");
+		for (P.nslots = n, k = 0; k < n; k++) {
+			if (!(P.slots[k].head = malloc(hl)))
+				return fail("out of memory");
+			P.freev[P.nfree++] = k;
+		}
+	}
+	for (k = 0; k < MANIFEST_NFILES; k++)
+		total += man.files[k].size;
+	progress_init(&P.pr, what, total, o.verbose);
+	return 0;
+}
+
+static void
+teardown(void)
+{
+	int k;
+
+	progress_end(&P.pr);
+	s3_pool_free(P.pool);           /* kills what still runs */
+	for (k = 0; k < P.nslots; k++) {
+		slot_clear(&P.slots[k]);
+		free(P.slots[k].head);
+		free(P.slots[k].segs);
+	}
+	free(P.slots);
+	free(P.freev);
+	free(P.buf);
+	free(P.head);
+	free(P.hv);
+	free(P.seen);
+}
+
+/* List the bucket, then scan the files chunk by chunk, starting each
+ * upload as soon as its name is known, so hashing overlaps the network. */
+static int
+push_chunks(void)
+{
+	static char what[96];
+	uint64_t i;
+	int k, r = 0;
+
+	snprintf(what, sizeof what, "push %s", o.name);
+	if (list_remote() < 0 || setup(what) < 0)
+		return -1;
+	for (k = 0; k < MANIFEST_NFILES && r == 0; k++)
+		for (i = 0; i < man.files[k].nchunks && r == 0; i++) {
+			if (!remote_stop && P.pool)
+				r = reap(0);
+			if (remote_stop)
+				break;
+			if (r == 0)
+				r = one_chunk(k, i);
+		}
+	while (r == 0 && !remote_stop && P.pool && s3_pool_running(P.pool))
+		r = reap(200);
+	if (r == 0 && remote_stop)
+		r = fail("interrupted; nothing was published (no manifest was written)");
 	return r;
 }
 
@@ -402,6 +518,7 @@ summary(double secs)
 	jw_key(&w, "skipped_present"); jw_uint(&w, S.present);
 	jw_key(&w, "skipped_duplicate"); jw_uint(&w, S.dup);
 	jw_key(&w, "bytes_uploaded"); jw_uint(&w, S.bytes);
+	jw_key(&w, "bytes_raw"); jw_uint(&w, S.raw);
 	jw_key(&w, "seconds"); jw_double(&w, secs);
 	jw_obj_end(&w);
 	if (jw_text(&w))
@@ -478,8 +595,6 @@ main(int argc, char **argv)
 	struct meta m;
 	char *metatext = NULL, *url = NULL, *mtext;
 	size_t metalen = 0;
-	unsigned char *buf;
-	uint64_t want = 0;
 	int64_t t0 = now_ms();
 	int k;
 
@@ -493,15 +608,11 @@ main(int argc, char **argv)
 		die("%s", errmsg());
 	if (remote_open(&rem, url, NULL) < 0)
 		die("%s", errmsg());
-	buf = malloc(man.chunk_size);
-	if (!buf)
-		die("out of memory");
-	for (k = 0; k < MANIFEST_NFILES; k++)
-		if (scan_file(k, buf) < 0)
-			die("%s", errmsg());
-	free(buf);
-	if (push_chunks(&want) < 0)
+	if (push_chunks() < 0) {
+		teardown();
 		die("%s", errmsg());
+	}
+	teardown();
 	if (!o.dry) {
 		mtext = manifest_write(&man);
 		if (!mtext)
@@ -517,7 +628,6 @@ main(int argc, char **argv)
 		summary((double)(now_ms() - t0) / 1000.0);
 	for (k = 0; k < MANIFEST_NFILES; k++)
 		close(fds[k]);
-	free(refs);
 	free(metatext);
 	free(url);
 	meta_free(&m);

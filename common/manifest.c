@@ -1,6 +1,7 @@
 /* manifest: the remote snapshot format (see manifest.h). */
 #include "manifest.h"
 
+#include "chunk.h"
 #include "json.h"
 #include "util.h"
 
@@ -70,12 +71,17 @@ char *
 manifest_write(const struct manifest *m)
 {
 	struct jw w;
-	char hx[SHA256_HEX_LEN + 1], *s;
-	int k;
+	char nm[CHUNK_NAME_MAX], *s;
+	int k, format = 1;
+	uint64_t i;
 
+	for (k = 0; k < MANIFEST_NFILES; k++)
+		for (i = 0; i < m->files[k].nchunks; i++)
+			if (!m->files[k].chunks[i].zero && m->files[k].chunks[i].sparse)
+				format = 2;
 	jw_init(&w);
 	jw_obj(&w);
-	jw_kint(&w, "format", MANIFEST_FORMAT);
+	jw_kint(&w, "format", format);
 	jw_kstr(&w, "name", m->name);
 	jw_key(&w, "chunk_size");
 	jw_uint(&w, m->chunk_size);
@@ -84,7 +90,6 @@ manifest_write(const struct manifest *m)
 	jw_arr(&w);
 	for (k = 0; k < MANIFEST_NFILES; k++) {
 		const struct mfile *f = &m->files[k];
-		uint64_t i;
 
 		jw_obj(&w);
 		jw_kstr(&w, "name", f->name);
@@ -98,8 +103,8 @@ manifest_write(const struct manifest *m)
 				jw_null(&w);
 				continue;
 			}
-			sha256_hex(f->chunks[i].sha, hx);
-			jw_str(&w, hx);
+			chunk_name(f->chunks[i].sha, f->chunks[i].sparse, nm);
+			jw_str(&w, nm);
 		}
 		jw_arr_end(&w);
 		jw_obj_end(&w);
@@ -212,9 +217,12 @@ parse_file(const char *js, const struct json_tok *t, int fi, struct manifest *m,
 			f->chunks[i].zero = 1;
 			continue;
 		}
-		if (e->type != JSON_STRING || manifest_hex(js + e->start,
-		    (size_t)(e->end - e->start), f->chunks[i].sha) < 0)
-			return bad(m, "a chunk name is not 64 lower-case hex digits");
+		if (e->type != JSON_STRING || chunk_name_parse(js + e->start,
+		    (size_t)(e->end - e->start), f->chunks[i].sha, &f->chunks[i].sparse) < 0)
+			return bad(m, "a chunk name is not 64 lower-case hex digits "
+			    "(and .sparse)");
+		if (f->chunks[i].sparse && m->format < 2)
+			return bad(m, "a sparse chunk in a format 1 manifest");
 	}
 	return 0;
 }
@@ -247,10 +255,11 @@ manifest_parse(const char *js, size_t len, struct manifest *m)
 		goto out;
 	}
 	i = json_get(js, t, 0, "format");
-	if (i < 0 || json_int(js, t, i, &fmtv) < 0 || fmtv != MANIFEST_FORMAT) {
-		bad(m, "unsupported format (expected 1)");
+	if (i < 0 || json_int(js, t, i, &fmtv) < 0 || fmtv < 1 || fmtv > MANIFEST_FORMAT) {
+		bad(m, "unsupported format (expected 1 or 2; a newer fcsnap may read it)");
 		goto out;
 	}
+	m->format = (int)fmtv;
 	i = json_get(js, t, 0, "name");
 	if (i < 0 || json_str(js, t, i, m->name, sizeof m->name) < 0 ||
 	    name_check(m->name, "snapshot name") < 0) {

@@ -1,14 +1,20 @@
 /* manifest: the remote (S3) snapshot format, see fcsnap-s3(5).
  *
- *   <prefix>/chunks/<sha256hex>            one chunk (content-addressed)
+ *   <prefix>/chunks/<sha256hex>            one raw chunk (content-addressed)
+ *   <prefix>/chunks/<sha256hex>.sparse     one chunk without its zero pages
+ *                                          (format 2; see chunk.h)
  *   <prefix>/snapshots/<name>/meta.json     the snapshot's meta.json
  *   <prefix>/snapshots/<name>/manifest      written last:
- *   {"format":1,"name":"py","chunk_size":4194304,"created_at":"...Z",
+ *   {"format":2,"name":"py","chunk_size":4194304,"created_at":"...Z",
  *    "files":[{"name":"vmstate","size":N,"mode":384,"chunks":["<hex>",null,..]},
- *             {"name":"mem",...},{"name":"rootfs.ext4",...}]}
+ *             {"name":"mem",...,"chunks":["<hex>.sparse",...]},
+ *             {"name":"rootfs.ext4",...}]}
  * Chunk i of a file covers [i*chunk_size, min(size, (i+1)*chunk_size));
- * null marks an all-zero chunk (never stored). A file has exactly
- * ceil(size / chunk_size) chunks.
+ * null marks an all-zero chunk (never stored); a string names the object
+ * under chunks/. A file has exactly ceil(size / chunk_size) chunks.
+ * manifest_write writes "format":2 when any chunk is sparse, else 1 (which
+ * older readers read); manifest_parse takes both and refuses a sparse entry
+ * in format 1.
  *
  * Parsing validates everything a hostile manifest could abuse: the three
  * file names exactly once each (no paths), sizes consistent with the chunk
@@ -23,7 +29,7 @@
 
 #include "sha256.h"
 
-#define MANIFEST_FORMAT      1
+#define MANIFEST_FORMAT      2       /* the newest format read and written */
 #define MANIFEST_NFILES      3
 #define MANIFEST_MIN_CHUNK   (64ULL * 1024)
 #define MANIFEST_MAX_CHUNK   (1ULL << 30)
@@ -34,8 +40,9 @@
 extern const char *const manifest_files[MANIFEST_NFILES];
 
 struct mchunk {
-	unsigned char sha[SHA256_LEN];
+	unsigned char sha[SHA256_LEN];  /* the stored object's SHA-256 */
 	int zero;               /* all-zero: not stored, sha unused */
+	int sparse;             /* stored as <hex>.sparse (chunk.h) */
 };
 
 struct mfile {
@@ -47,6 +54,7 @@ struct mfile {
 };
 
 struct manifest {
+	int format;             /* parsed: 1 or 2; written: from the chunks */
 	char name[64];
 	char created_at[32];
 	uint64_t chunk_size;
@@ -60,7 +68,8 @@ int manifest_init(struct manifest *m, const char *name, uint64_t chunk_size,
 void manifest_free(struct manifest *m);
 /* Length of chunk i of f. */
 uint64_t manifest_chunk_len(const struct manifest *m, const struct mfile *f, uint64_t i);
-/* Render as JSON (malloc'd, NUL-terminated) or NULL + message. */
+/* Render as JSON, malloc'd and NUL-terminated (format 2 when a chunk is
+ * sparse, else 1), or NULL + message. */
 char *manifest_write(const struct manifest *m);
 /* Parse and validate; m is zeroed first and freed on failure. -1 with
  * "manifest is damaged: <reason>". */

@@ -1,6 +1,7 @@
 /* pull: fetch a snapshot from S3 into the local store (see pull.h). */
 #include "pull.h"
 
+#include "chunk.h"
 #include "manifest.h"
 #include "meta.h"
 #include "util.h"
@@ -18,7 +19,8 @@
 #define NONE ((size_t)-1)
 
 struct pos {                    /* one non-zero chunk position */
-	unsigned char sha[SHA256_LEN];
+	unsigned char sha[SHA256_LEN];  /* the stored object's name, and */
+	int sparse;                     /* its form */
 	int f;
 	uint64_t i;
 	int done;
@@ -39,7 +41,8 @@ struct pull {
 	struct pos *pos;
 	size_t npos, ndone;
 	size_t *idx[MANIFEST_NFILES];   /* chunk -> pos index or NONE */
-	unsigned char *buf;
+	unsigned char *buf;             /* a chunk read from a local file */
+	unsigned char *head;            /* its sparse header and page map */
 	int local_err;                  /* a local write failed: drop the dir */
 	int resumed;                    /* files come from an interrupted pull */
 };
@@ -47,7 +50,16 @@ struct pull {
 static int
 cmp_pos(const void *a, const void *b)
 {
-	return memcmp(a, b, SHA256_LEN);
+	const struct pos *x = a, *y = b;
+	int c = memcmp(x->sha, y->sha, SHA256_LEN);
+
+	return c ? c : x->sparse - y->sparse;
+}
+
+static int
+same_id(const struct pos *x, const struct pos *y)
+{
+	return cmp_pos(x, y) == 0;
 }
 
 static off_t
@@ -115,6 +127,7 @@ build_positions(struct pull *p)
 				continue;
 			}
 			memcpy(p->pos[p->npos].sha, mf->chunks[i].sha, SHA256_LEN);
+			p->pos[p->npos].sparse = mf->chunks[i].sparse;
 			p->pos[p->npos].f = f;
 			p->pos[p->npos].i = i;
 			p->npos++;
@@ -150,53 +163,41 @@ journal(struct pull *p, const struct pos *q)
 	return 0;
 }
 
-#define BLK 4096
+/* Where the bytes of a chunk come from. */
+enum { SRC_LOCAL, SRC_RAW, SRC_SPARSE };
+struct src {
+	int kind;
+	const unsigned char *data;      /* SRC_LOCAL: p->buf, with p->head's map */
+};
 
+/* Write the chunk at q's offset.  Zero pages stay holes: skipped in a
+ * fresh file, punched in a resumed one (which may hold a torn write
+ * there).  A raw chunk of format 2 has no zero page, so it is written
+ * whole; format 1 chunks are scanned for them. */
 static int
-zero_blk(const unsigned char *b, size_t n)
+write_src(struct pull *p, const struct pos *q, const struct src *s)
 {
-	return b[0] == 0 && memcmp(b, b + 1, n - 1) == 0;
-}
-
-/* Write [data, data+len) at off, leaving all-zero 4 KiB blocks as holes:
- * skipped in a fresh file, punched in a resumed one (which may hold a
- * torn write there). */
-static int
-write_sparse(struct pull *p, int fd, const unsigned char *data, size_t len, off_t off)
-{
-	size_t k = 0;
-
-	while (k < len) {
-		size_t n = len - k < BLK ? len - k : BLK, e = k + n;
-		int z = zero_blk(data + k, n);
-
-		while (e < len) {
-			size_t m = len - e < BLK ? len - e : BLK;
-
-			if (zero_blk(data + e, m) != z)
-				break;
-			e += m;
-		}
-		if (!z) {
-			if (pwrite(fd, data + k, e - k, off + (off_t)k) != (ssize_t)(e - k))
-				return -1;
-		} else if (p->resumed && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		    off + (off_t)k, (off_t)(e - k)) < 0) {
-			if (pwrite(fd, data + k, e - k, off + (off_t)k) != (ssize_t)(e - k))
-				return -1;
-		}
-		k = e;
-	}
-	return 0;
-}
-
-static int
-put_chunk(struct pull *p, struct pos *q, const void *data)
-{
+	int fd = p->fds[q->f], old = p->m.format < 2;
+	off_t off = pos_off(p, q);
 	uint64_t len = pos_len(p, q);
 
+	switch (s->kind) {
+	case SRC_LOCAL:
+		if (old)
+			return chunk_put_raw(fd, off, s->data, len, 1, p->resumed);
+		return chunk_put_pages(fd, off, s->data, len, p->head + CHUNK_HDR, p->resumed);
+	case SRC_RAW:
+		return chunk_put_raw(fd, off, s->data, len, old, p->resumed);
+	default:
+		return chunk_put_sparse(fd, off, s->data, len, p->resumed);
+	}
+}
+
+static int
+put_chunk(struct pull *p, struct pos *q, const struct src *s)
+{
 	errno = ENOSPC;
-	if (write_sparse(p, p->fds[q->f], data, (size_t)len, pos_off(p, q)) < 0) {
+	if (write_src(p, q, s) < 0) {
 		p->local_err = 1;
 		return fail_errno("writing %s at offset %lld into %s",
 		    p->m.files[q->f].name, (long long)pos_off(p, q), p->dir);
@@ -212,9 +213,9 @@ group(const struct pull *p, size_t k, size_t *a, size_t *b)
 {
 	size_t i = k, j = k + 1;
 
-	while (i > 0 && !memcmp(p->pos[i - 1].sha, p->pos[k].sha, SHA256_LEN))
+	while (i > 0 && same_id(&p->pos[i - 1], &p->pos[k]))
 		i--;
-	while (j < p->npos && !memcmp(p->pos[j].sha, p->pos[k].sha, SHA256_LEN))
+	while (j < p->npos && same_id(&p->pos[j], &p->pos[k]))
 		j++;
 	*a = i;
 	*b = j;
@@ -223,7 +224,7 @@ group(const struct pull *p, size_t k, size_t *a, size_t *b)
 /* Write data to every position of group [a, b) not yet done; the count
  * goes to *first for the first one, *rest for the others. */
 static int
-fill_group(struct pull *p, size_t a, size_t b, const void *data,
+fill_group(struct pull *p, size_t a, size_t b, const struct src *data,
     uint64_t *first, uint64_t *rest)
 {
 	size_t k;
@@ -239,17 +240,37 @@ fill_group(struct pull *p, size_t a, size_t b, const void *data,
 	return 0;
 }
 
-/* Read len bytes at off from fd and check they hash to sha. 1 match,
- * 0 no match, -1 read error. */
+/* Name the len bytes in p->buf as the manifest names chunks: format 1
+ * by the SHA-256 of the bytes, format 2 by their stored form (p->head
+ * gets the page map).  0, or 1 when they are all zero (format 2). */
 static int
-read_check(struct pull *p, int fd, off_t off, uint64_t len, const unsigned char *sha)
+local_id(struct pull *p, uint64_t len, struct pos *key)
 {
-	unsigned char d[SHA256_LEN];
+	struct chunk c;
+
+	if (p->m.format < 2) {
+		sha256(p->buf, (size_t)len, key->sha);
+		key->sparse = 0;
+		return 0;
+	}
+	chunk_make(p->buf, len, p->head, &c);
+	if (c.form == CHUNK_ZERO)
+		return 1;
+	memcpy(key->sha, c.id, SHA256_LEN);
+	key->sparse = c.form == CHUNK_SPARSE;
+	return 0;
+}
+
+/* Read the len bytes at off of fd into p->buf and check they are q's
+ * chunk. 1 match, 0 no match or a read error. */
+static int
+read_check(struct pull *p, int fd, off_t off, uint64_t len, const struct pos *q)
+{
+	struct pos key;
 
 	if (pread(fd, p->buf, len, off) != (ssize_t)len)
 		return 0;
-	sha256(p->buf, len, d);
-	return memcmp(d, sha, SHA256_LEN) == 0;
+	return local_id(p, len, &key) == 0 && same_id(&key, q);
 }
 
 /* ---- the partial dir ------------------------------------------------- */
@@ -379,7 +400,7 @@ verify_journal(struct pull *p)
 		if (k == NONE || p->pos[k].done)
 			continue;
 		if (read_check(p, p->fds[f], pos_off(p, &p->pos[k]), pos_len(p, &p->pos[k]),
-		    p->pos[k].sha) == 1) {
+		    &p->pos[k]) == 1) {
 			p->pos[k].done = 1;
 			p->ndone++;
 			p->st->resumed++;
@@ -393,6 +414,7 @@ verify_journal(struct pull *p)
 static int
 spread_done(struct pull *p)
 {
+	struct src local = { SRC_LOCAL, p->buf };
 	size_t a, b, k;
 
 	for (a = 0; a < p->npos; a = b) {
@@ -407,10 +429,10 @@ spread_done(struct pull *p)
 		if (src == NONE || !todo)
 			continue;
 		if (read_check(p, p->fds[p->pos[src].f], pos_off(p, &p->pos[src]),
-		    pos_len(p, &p->pos[src]), p->pos[src].sha) != 1)
+		    pos_len(p, &p->pos[src]), &p->pos[src]) != 1)
 			return fail("chunk at offset %lld of %s in %s changed while pulling",
 			    (long long)pos_off(p, &p->pos[src]), p->m.files[p->pos[src].f].name, p->dir);
-		if (fill_group(p, a, b, p->buf, &p->st->duplicate, &p->st->duplicate) < 0)
+		if (fill_group(p, a, b, &local, &p->st->duplicate, &p->st->duplicate) < 0)
 			return -1;
 	}
 	return 0;
@@ -421,6 +443,7 @@ spread_done(struct pull *p)
 static int
 reuse_file(struct pull *p, int dfd, const char *file)
 {
+	struct src local = { SRC_LOCAL, p->buf };
 	struct stat sb;
 	uint64_t off, len, cs = p->m.chunk_size;
 	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
@@ -448,14 +471,15 @@ reuse_file(struct pull *p, int dfd, const char *file)
 		}
 		if (pread(fd, p->buf, len, (off_t)off) != (ssize_t)len)
 			break;
-		sha256(p->buf, len, key.sha);
+		if (local_id(p, len, &key) != 0)
+			continue;
 		q = bsearch(&key, p->pos, p->npos, sizeof *p->pos, cmp_pos);
 		if (!q)
 			continue;
 		group(p, (size_t)(q - p->pos), &a, &b);
 		if (pos_len(p, &p->pos[a]) != len)
 			continue;
-		if (fill_group(p, a, b, p->buf, &p->st->reused_local, &p->st->reused_local) < 0) {
+		if (fill_group(p, a, b, &local, &p->st->reused_local, &p->st->reused_local) < 0) {
 			close(fd);
 			return -1;
 		}
@@ -494,17 +518,17 @@ static int
 start_get(struct pull *p, struct s3_pool *pool, struct slot *s, size_t a, size_t b)
 {
 	struct s3_req init = S3_REQ_INIT;
-	char hx[SHA256_HEX_LEN + 1];
+	char nm[CHUNK_NAME_MAX];
 
-	sha256_hex(p->pos[a].sha, hx);
-	s->key = remote_key(p->r, "chunks", hx, NULL);
+	chunk_name(p->pos[a].sha, p->pos[a].sparse, nm);
+	s->key = remote_key(p->r, "chunks", nm, NULL);
 	if (!s->key)
 		return -1;
 	s->a = a;
 	s->b = b;
 	s->req = init;
 	s->req.key = s->key;
-	s->req.mem_max = (size_t)pos_len(p, &p->pos[a]);
+	s->req.mem_max = (size_t)chunk_max_stored(pos_len(p, &p->pos[a]), p->pos[a].sparse);
 	s->req.hash_body = 1;
 	s->req.udata = s;
 	memset(&s->res, 0, sizeof s->res);
@@ -516,22 +540,31 @@ static int
 got_chunk(struct pull *p, struct slot *s)
 {
 	const struct pos *q = &p->pos[s->a];
-	char hx[SHA256_HEX_LEN + 1];
+	const unsigned char *body = (const unsigned char *)s->res.body;
+	struct src src = { q->sparse ? SRC_SPARSE : SRC_RAW, body };
+	char nm[CHUNK_NAME_MAX], why[300];
 	uint64_t len = pos_len(p, q);
 
-	sha256_hex(q->sha, hx);
+	chunk_name(q->sha, q->sparse, nm);
 	if (!s->res.ok && s->res.not_found)
 		return fail("chunk %s of %s at offset %lld is missing on the server "
-		    "(%s): push the snapshot again", hx, p->m.files[q->f].name,
+		    "(%s): push the snapshot again", nm, p->m.files[q->f].name,
 		    (long long)pos_off(p, q), s->key);
 	if (!s->res.ok)
 		return fail("%s", s->res.err);
-	if (s->res.body_len != len || memcmp(s->res.sha256, q->sha, SHA256_LEN) != 0)
+	if (chunk_check(body, s->res.body_len, len, q->sparse) < 0)
+		snprintf(why, sizeof why, "%s", errmsg());
+	else if (memcmp(s->res.sha256, q->sha, SHA256_LEN) != 0)
+		snprintf(why, sizeof why, "its SHA-256 is not its name");
+	else
+		why[0] = 0;
+	if (why[0])
 		return fail("chunk %s of %s at offset %lld is corrupt on the server "
-		    "(%s); nothing was published", hx, p->m.files[q->f].name,
-		    (long long)pos_off(p, q), s->key);
-	p->st->bytes += len;
-	return fill_group(p, s->a, s->b, s->res.body, &p->st->downloaded, &p->st->duplicate);
+		    "(%s: %s); nothing was published", nm, p->m.files[q->f].name,
+		    (long long)pos_off(p, q), s->key, why);
+	p->st->bytes += s->res.body_len;
+	p->st->bytes_raw += len;
+	return fill_group(p, s->a, s->b, &src, &p->st->downloaded, &p->st->duplicate);
 }
 
 /* The groups still to fetch. */
@@ -563,17 +596,24 @@ download(struct pull *p)
 	size_t *todo, nt, next = 0, a, b;
 	uint64_t bytes;
 	char what[96];
-	int k, r = 0, jobs = p->o->jobs;
+	int k, r = 0, nslots;
 
 	nt = todo_groups(p, &todo, &bytes);
 	if (nt == NONE)
 		return fail("out of memory");
-	slots = calloc((size_t)jobs, sizeof *slots);
-	pool = slots ? s3_pool_new(&p->r->c, jobs) : NULL;
+	pool = s3_pool_new(&p->r->c, p->o->jobs);
 	if (!pool) {
-		free(slots);
 		free(todo);
-		return slots ? -1 : fail("out of memory");
+		return -1;
+	}
+	/* one slot for every request the pool takes at once (it may queue
+	 * more than -j, carried over fewer connections) */
+	nslots = s3_pool_capacity(pool);
+	slots = calloc((size_t)nslots, sizeof *slots);
+	if (!slots) {
+		s3_pool_free(pool);
+		free(todo);
+		return fail("out of memory");
 	}
 	snprintf(what, sizeof what, "pull %s", p->name);
 	progress_init(&pr, what, bytes, p->o->verbose);
@@ -581,7 +621,8 @@ download(struct pull *p)
 		struct s3_req *done;
 		struct slot *s;
 
-		for (k = 0; k < jobs && next < nt && !remote_stop; k++) {
+		for (k = 0; k < nslots && next < nt && !remote_stop &&
+		    s3_pool_slots(pool) > 0; k++) {
 			if (slots[k].busy)
 				continue;
 			group(p, todo[next], &a, &b);
@@ -616,7 +657,7 @@ download(struct pull *p)
 out:
 	progress_end(&pr);
 	s3_pool_free(pool);
-	for (k = 0; k < jobs; k++)
+	for (k = 0; k < nslots; k++)
 		if (slots[k].busy) {
 			s3_result_free(&slots[k].res);
 			free(slots[k].key);
@@ -680,7 +721,8 @@ run(struct pull *p, int only_missing)
 	if (only_missing && store_has(p->s, p->target))
 		return 1;
 	p->buf = malloc(p->m.chunk_size);
-	if (!p->buf)
+	p->head = malloc(chunk_head_len(p->m.chunk_size));
+	if (!p->buf || !p->head)
 		return fail("out of memory");
 	if (open_resume(p)) {
 		p->resumed = 1;
@@ -735,6 +777,7 @@ pull_locked(struct remote *r, const struct store *s, const char *name,
 	}
 	store_unlock(lock);
 	free(p.buf);
+	free(p.head);
 	free(p.pos);
 	for (f = 0; f < MANIFEST_NFILES; f++)
 		free(p.idx[f]);

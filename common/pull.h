@@ -8,10 +8,13 @@
  *      copy is identical), every chunk listed in its "journal" is checked
  *      against its hash and kept; otherwise it starts afresh.
  *   4. Every non-zero chunk of the current local snapshot <target> is
- *      hashed; a needed chunk found there (at any offset) is copied.
+ *      named as the manifest names chunks (format 1: SHA-256 of the bytes;
+ *      2: of the stored form); a needed one found there (at any offset)
+ *      is copied.
  *   5. The rest is downloaded in parallel (each distinct chunk once), its
- *      SHA-256 and length verified before it is written (pwrite at its
- *      offsets) and journaled.  Zero chunks stay holes.
+ *      form checked (chunk.h) and its SHA-256 verified before it is written
+ *      (pwrite at its offsets) and journaled.  Zero chunks and the zero
+ *      pages of sparse chunks stay holes.
  *   6. fsync, meta.json (the remote one, renamed to <target> and with local
  *      disk usage), then store_publish: one atomic rename.
  * Failures publish nothing.  A corrupt chunk: "chunk <hex> of <file> at
@@ -42,7 +45,8 @@ struct pull_stats {
 	uint64_t resumed;               /* positions kept from an interrupted pull */
 	uint64_t duplicate;             /* positions copied from another of this pull */
 	uint64_t zero;                  /* all-zero positions (holes) */
-	uint64_t bytes;                 /* bytes downloaded */
+	uint64_t bytes;                 /* bytes downloaded (stored objects) */
+	uint64_t bytes_raw;             /* the chunk bytes they hold */
 	double seconds;
 };
 

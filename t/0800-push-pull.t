@@ -1,7 +1,8 @@
 #!/bin/sh
 # fc-snap-push / fc-snap-pull against a real, signature-checking S3 server:
 # byte-identical round trips with holes kept, deduplication, zero chunks
-# never stored, local reuse, and refusal of bad credentials.
+# and zero pages never stored (raw, sparse and null chunks), format 1
+# manifests still read, local reuse, and refusal of bad credentials.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3-lib.sh"
 s3_start
@@ -75,18 +76,22 @@ test_expect_success 'a second push of an unchanged snapshot uploads no chunk' '
 	[ "$(jget skipped_present push2)" -gt 0 ]
 '
 
-test_expect_success 'a push after one memory page changed uploads one chunk' '
+# chunk 2 of mem (8..12 MiB) is 2 MiB of hole and 2 MiB of data: stored
+# sparse, as its header, bitmap and 512 pages
+test_expect_success 'a push after one memory page changed uploads one chunk, without its zero pages' '
 	head -c 4096 /dev/urandom | dd of="$SD/py/mem" bs=4096 seek=2600 conv=notrunc 2>/dev/null &&
 	fc-snap-push --json py "$R" >push3 &&
 	[ "$(jget uploaded push3)" = 1 ] &&
-	[ "$(jget bytes_uploaded push3)" = 4194304 ]
+	[ "$(jget bytes_uploaded push3)" = $((16 + 128 + 2097152)) ] &&
+	[ "$(jget bytes_raw push3)" = 4194304 ]
 '
 
 test_expect_success 'a pull over an older local copy downloads only the changed chunk' '
 	fc-snap-pull --json --as copy py "$R" >pull2 &&
 	same_snap py copy &&
 	[ "$(jget downloaded pull2)" = 1 ] &&
-	[ "$(jget bytes_downloaded pull2)" = 4194304 ] &&
+	[ "$(jget bytes_downloaded pull2)" = $((16 + 128 + 2097152)) ] &&
+	[ "$(jget bytes_raw pull2)" = 4194304 ] &&
 	[ "$(jget reused_local pull2)" -gt 0 ]
 '
 
@@ -156,6 +161,134 @@ test_expect_success 'a remote snapshot with a damaged meta.json is listed as dam
 	s3-cli put "$R/snapshots/twin/meta.json" bad.json &&
 	fc-snap-ls --remote "$R" >tab &&
 	grep -Eq "^twin +damaged: meta.json is damaged" tab
+'
+
+M=s3://$S3_BUCKET/mix
+
+# mix_holes FILE: FILE (the mix snapshot's mem) has exactly its data pages
+# allocated (give or take ext4's extent blocks): every zero page is a hole
+mix_holes() {
+	_b=$(($(stat -c %b "$1") * 512))
+	[ "$_b" -ge $((S3_MIX_PAGES * 4096)) ] && [ "$_b" -le $((S3_MIX_PAGES * 4096 + 65536)) ] ||
+		{ echo "$1: $_b bytes allocated, want $((S3_MIX_PAGES * 4096))"; return 1; }
+}
+
+test_expect_success 'raw, sparse and null chunks: push stores no zero page' '
+	s3_mixsnap mix &&
+	fc-snap-push --json mix "$M" >pm &&
+	cat pm &&
+	[ "$(jget chunks_total pm)" = 13 ] &&
+	[ "$(jget uploaded pm)" = 6 ] &&
+	[ "$(jget skipped_zero pm)" = 7 ] &&
+	[ "$(jget bytes_uploaded pm)" = "$S3_MIX_STORED" ] &&
+	[ "$(jget bytes_raw pm)" = "$S3_MIX_RAW" ] &&
+	[ "$S3_MIX_STORED" -lt $((S3_MIX_RAW / 2)) ] &&
+	s3-cli cat "$M/snapshots/mix/manifest" | grep -q "^{\"format\":2," &&
+	s3-cli ls "$M/chunks/" >objs &&
+	[ "$(grep -c "\.sparse\$" objs)" = 4 ] && [ "$(grep -vc "\.sparse\$" objs)" = 2 ] &&
+	[ "$(s3_manifest_chunk "$M" mix mem 1)" = null ] &&
+	[ "$(s3_manifest_chunk "$M" mix mem 3)" = null ] &&
+	c0=$(s3_manifest_chunk "$M" mix mem 0) &&
+	[ "$c0" = "$(head -c 4M "$SD/mix/mem" | sha256sum | cut -c1-64)" ]
+'
+
+test_expect_success 'a sparse object is as fcsnap-s3(5) says: header, bitmap, present pages' '
+	c2=$(s3_manifest_chunk "$M" mix mem 2) &&
+	[ "${c2%.sparse}.sparse" = "$c2" ] &&
+	s3-cli get "$M/chunks/$c2" obj >/dev/null &&
+	[ "$(sha obj)" = "${c2%.sparse}" ] &&
+	[ "$(stat -c %s obj)" = $((144 + 511 * 4096)) ] &&
+	[ "$(head -c 8 obj)" = fcsparse ] &&
+	[ "$(od -An -tu8 -j8 -N8 obj | tr -d " ")" = 4194304 ] &&
+	[ "$(od -v -An -tx1 -j16 -N33 obj | tr -d " \n")" = "$(printf "ff%.0s" $(seq 32))fc" ] &&
+	[ "$(od -An -tx1 -j143 -N1 obj | tr -d " ")" = 80 ] &&
+	cmp -n 1048576 -i 144:8388608 obj "$SD/mix/mem" &&
+	cmp -n $((254 * 4096)) -i $((144 + 1048576)):$((9 * 1048576 + 8192)) obj "$SD/mix/mem" &&
+	cmp -i $((144 + 510 * 4096)):$((12 * 1048576 - 4096)) -n 4096 obj "$SD/mix/mem"
+'
+
+test_expect_success 'it pulls back byte-identical, every zero page a hole' '
+	fc-snap-pull --json --as mix2 mix "$M" >pl &&
+	cat pl &&
+	same_snap mix mix2 &&
+	[ "$(jget downloaded pl)" = 6 ] &&
+	[ "$(jget bytes_downloaded pl)" = "$S3_MIX_STORED" ] &&
+	[ "$(jget bytes_raw pl)" = "$S3_MIX_RAW" ] &&
+	mix_holes "$SD/mix2/mem" &&
+	[ "$(stat -c %b "$SD/mix2/mem")" -lt "$(stat -c %b "$SD/mix/mem")" ] &&
+	[ "$(stat -c %b "$SD/mix2/rootfs.ext4")" -le 64 ] &&
+	test_no_strays && [ ! -e "$SD/.pull-mix2" ]
+'
+
+test_expect_success 'a re-push of it uploads nothing' '
+	fc-snap-push --json mix "$M" >pm2 &&
+	[ "$(jget uploaded pm2)" = 0 ] &&
+	[ "$(jget bytes_uploaded pm2)" = 0 ] &&
+	[ "$(jget skipped_present pm2)" = 6 ]
+'
+
+test_expect_success 'a pull over a copy with zero pages written out reuses it and leaves holes' '
+	fc-snap-rm mix2 && cp -a --sparse=never "$SD/mix" "$SD/mix2" &&
+	fc-snap-pull --json --as mix2 mix "$M" >pl2 &&
+	same_snap mix mix2 &&
+	[ "$(jget downloaded pl2)" = 0 ] && [ "$(jget reused_local pl2)" = 6 ] &&
+	mix_holes "$SD/mix2/mem"
+'
+
+# old_push NAME URL: store snapshot NAME as format 1 did (every non-zero
+# 4 MiB chunk raw, named by the SHA-256 of its bytes, zero pages and all)
+old_push() {
+	_d=$SD/$1 _sep= _js="{\"format\":1,\"name\":\"$1\",\"chunk_size\":4194304,\"files\":["
+	for _f in vmstate mem rootfs.ext4; do
+		_sz=$(stat -c %s "$_d/$_f") _i=0 _cs= _c=
+		while [ $_i -lt $(((_sz + 4194303) / 4194304)) ]; do
+			dd if="$_d/$_f" of=c bs=4M skip=$_i count=1 iflag=fullblock 2>/dev/null
+			if cmp -s -n "$(stat -c %s c)" c /dev/zero; then
+				_c=null
+			else
+				_c=$(sha c)
+				s3-cli put "$2/chunks/$_c" c
+				_c="\"$_c\""
+			fi
+			_cs=$_cs${_cs:+,}$_c _i=$((_i + 1))
+		done
+		_js="$_js$_sep{\"name\":\"$_f\",\"size\":$_sz,\"mode\":$((0$(stat -c %a "$_d/$_f"))),\"chunks\":[$_cs]}"
+		_sep=,
+	done
+	printf "%s]}" "$_js" >old-manifest
+	s3-cli put "$2/snapshots/$1/meta.json" "$_d/meta.json"
+	s3-cli put "$2/snapshots/$1/manifest" old-manifest
+}
+
+test_expect_success 'a format 1 manifest (raw chunks with zero pages inside) still pulls, with holes' '
+	old_push mix "s3://$S3_BUCKET/old" &&
+	s3-cli cat "s3://$S3_BUCKET/old/snapshots/mix/manifest" | grep -q "^{\"format\":1," &&
+	! s3-cli ls "s3://$S3_BUCKET/old/chunks/" | grep -q sparse &&
+	fc-snap-pull --json --as old mix "s3://$S3_BUCKET/old" >po &&
+	same_snap mix old &&
+	[ "$(jget downloaded po)" = 6 ] &&
+	[ "$(jget bytes_downloaded po)" = "$S3_MIX_RAW" ] &&
+	mix_holes "$SD/old/mem" &&
+	fc-snap-pull --json --as old mix "s3://$S3_BUCKET/old" >po2 &&
+	[ "$(jget downloaded po2)" = 0 ] && [ "$(jget reused_local po2)" = 6 ] &&
+	same_snap mix old && mix_holes "$SD/old/mem"
+'
+
+test_expect_success 'a manifest with a sparse entry that claims format 1 is refused' '
+	s3-cli cat "$M/snapshots/mix/manifest" | sed "s/\"format\":2/\"format\":1/" >f1 &&
+	s3-cli put "s3://$S3_BUCKET/liar/snapshots/mix/manifest" f1 &&
+	s3-cli put "s3://$S3_BUCKET/liar/snapshots/mix/meta.json" "$SD/mix/meta.json" &&
+	expect_code 1 fc-snap-pull --as liar mix "s3://$S3_BUCKET/liar" &&
+	one_line_err && grep_err "sparse chunk in a format 1 manifest" &&
+	[ ! -e "$SD/liar" ] && test_no_strays
+'
+
+test_expect_success 'a snapshot without zero pages in its chunks is written as format 1' '
+	store-tool snap dense 8M 1 >/dev/null &&
+	head -c 8M /dev/urandom >"$SD/dense/mem" && : >"$SD/dense/rootfs.ext4" &&
+	fc-snap-push dense "s3://$S3_BUCKET/dense" &&
+	s3-cli cat "s3://$S3_BUCKET/dense/snapshots/dense/manifest" >dm &&
+	grep -q "^{\"format\":1," dm && ! grep -q sparse dm
 '
 
 test_expect_success 'usage errors exit 2 with one line' '

@@ -1,8 +1,9 @@
 #!/bin/sh
-# fc-snap-push / fc-snap-pull failures: a pull killed half-way resumes, a
-# corrupt chunk on the server is caught and nothing is published, a full
-# disk leaves the old snapshot and no temp dir, a push killed before the
-# end leaves no manifest.
+# fc-snap-push / fc-snap-pull failures: a pull killed half-way resumes (raw
+# and sparse chunks), a corrupt chunk on the server (raw, or a sparse one
+# damaged in its data, length or bitmap) is caught and nothing is
+# published, a full disk leaves the old snapshot and no temp dir, a push
+# killed before the end leaves no manifest.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3-lib.sh"
 s3_start
@@ -122,6 +123,108 @@ test_expect_success 'SIGTERM stops a pull, publishes nothing, leaves no process'
 	grep -q "interrupted" err &&
 	[ ! -e "$SD/healed" ] &&
 	wait_for test_no_strays
+'
+
+S=s3://$S3_BUCKET/sp
+
+test_expect_success 'setup: a snapshot of raw, sparse and null chunks, pushed' '
+	s3_mixsnap mix && fc-snap-push mix "$S" &&
+	c2=$(s3_manifest_chunk "$S" mix mem 2) && [ "${c2%.sparse}.sparse" = "$c2" ] &&
+	echo "$c2" >"$TRASH/c2" && s3-cli get "$S/chunks/$c2" "$TRASH/good" >/dev/null
+'
+
+# damaged WHY: with ./bad stored as chunk 2 of mem (a sparse one), a pull
+# fails naming the chunk and WHY, and publishes nothing
+damaged() {
+	c2=$(cat "$TRASH/c2") &&
+	s3-cli put "$S/chunks/$c2" bad &&
+	rm -rf "$SD/.pull-victim" &&
+	expect_code 1 fc-snap-pull --as victim mix "$S" &&
+	one_line_err &&
+	grep_err "^fc-snap-pull: chunk $c2 of mem at offset 8388608 is corrupt on the server \\(.*$1.*\\); nothing was published" &&
+	[ ! -e "$SD/victim" ] && ! fc-snap-ls -q | grep -qx victim && test_no_strays
+}
+
+test_expect_success 'a sparse chunk with a flipped data byte is caught by its hash' '
+	cp "$TRASH/good" bad &&
+	dd if=bad bs=1 skip=5000 count=1 2>/dev/null | tr "\\0-\\377" "\\1-\\377\\0" |
+		dd of=bad bs=1 seek=5000 conv=notrunc 2>/dev/null &&
+	! cmp -s bad "$TRASH/good" && [ "$(stat -c %s bad)" = "$(stat -c %s "$TRASH/good")" ] &&
+	damaged "its SHA-256 is not its name"
+'
+
+test_expect_success 'a truncated sparse chunk is caught' '
+	head -c -1 "$TRASH/good" >bad &&
+	damaged "where its bitmap says"
+'
+
+test_expect_success 'a sparse chunk with a trailing byte is caught' '
+	{ cat "$TRASH/good" && printf x; } >bad &&
+	damaged "where its bitmap says"
+'
+
+test_expect_success 'a sparse chunk with a bad bitmap is caught' '
+	cp "$TRASH/good" bad &&
+	dd if=/dev/zero of=bad bs=1 seek=16 count=128 conv=notrunc 2>/dev/null &&
+	damaged "its bitmap has no page" &&
+	cp "$TRASH/good" bad && printf "\\001" | dd of=bad bs=1 seek=80 conv=notrunc 2>/dev/null &&
+	damaged "where its bitmap says"
+'
+
+test_expect_success 'a sparse chunk whose header has another length is caught' '
+	cp "$TRASH/good" bad && printf "\\001" | dd of=bad bs=1 seek=8 conv=notrunc 2>/dev/null &&
+	damaged "its header says 4194305 bytes, the manifest 4194304"
+'
+
+test_expect_success 'with the chunk repaired, the pull works' '
+	s3-cli put "$S/chunks/$(cat "$TRASH/c2")" "$TRASH/good" &&
+	fc-snap-pull --as victim mix "$S" &&
+	same_dirs "$SD/mix" "$SD/victim" && [ ! -e "$SD/.pull-victim" ]
+'
+
+# alloc_ok FILE PAGES: FILE has PAGES pages allocated (give or take ext4's
+# extent blocks): its zero pages are holes
+alloc_ok() {
+	_b=$(($(stat -c %b "$1") * 512))
+	[ "$_b" -ge $(($2 * 4096)) ] && [ "$_b" -le $(($2 * 4096 + 65536)) ] ||
+		{ echo "$1: $_b bytes allocated for $2 pages"; return 1; }
+}
+
+test_expect_success 'setup: a snapshot of sparse 64K chunks, pushed' '
+	store-tool snap spm 16M 1 >/dev/null &&
+	mkmem -s "$SD/spm/mem" 16 5 >"$TRASH/pages" &&
+	fc-snap-push --json --chunk-size 64K spm "$S" >"$TRASH/push-spm" &&
+	[ "$(jget bytes_uploaded "$TRASH/push-spm")" -lt "$(jget bytes_raw "$TRASH/push-spm")" ] &&
+	s3-cli cat "$S/snapshots/spm/manifest" |
+		sed "s/.*\"name\":\"mem\"[^[]*\\[\\([^]]*\\)\\].*/\\1/" | tr -d "\"" | tr "," "\\n" >"$TRASH/list" &&
+	[ "$(grep -c "sparse\$" "$TRASH/list")" -ge 250 ] &&
+	mkdir keep2 && cp -a "$SD/spm" keep2/ && fc-snap-rm spm
+'
+
+test_expect_success 'a pull of sparse chunks killed half-way resumes, verifies them, keeps holes' '
+	fc-snap-pull -j 1 spm "$S" >/dev/null 2>&1 &
+	pid=$! &&
+	j="$SD/.pull-spm/journal" &&
+	i=0 &&
+	until [ -f "$j" ] && [ "$(wc -l <"$j")" -ge 60 ]; do
+		i=$((i + 1)); [ $i -lt 3000 ] || { echo "pull never got going"; exit 1; }
+		kill -0 $pid 2>/dev/null || { echo "pull ended before the kill"; exit 1; }
+		sleep 0.01
+	done &&
+	kill -9 $pid && { wait $pid || :; } &&
+	[ ! -e "$SD/spm" ] &&
+	awk "\$1 == 1 { print \$2 + 1 }" "$j" | while read n; do sed -n "${n}p" list; done >had &&
+	[ "$(grep -c "sparse\$" had)" -ge 50 ] &&
+	wait_for test_no_strays &&
+	fc-snap-pull --json spm "$S" >pull &&
+	cat pull &&
+	[ "$(jget resumed pull)" -ge 60 ] &&
+	[ $(($(jget resumed pull) + $(jget downloaded pull) + $(jget duplicate pull))) = \
+	  $(($(jget uploaded push-spm) + $(jget skipped_present push-spm) +
+	  $(jget skipped_duplicate push-spm))) ] &&
+	[ "$(jget bytes_downloaded pull)" -lt "$(jget bytes_uploaded push-spm)" ] &&
+	same_dirs "$SD/spm" "$TRASH/keep2/spm" &&
+	alloc_ok "$SD/spm/mem" "$(cat pages)"
 '
 
 if [ "$(id -u)" = 0 ] && mkdir -p "$TRASH/small" &&

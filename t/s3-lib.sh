@@ -60,5 +60,48 @@ s3_start() {
 	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION S3_BUCKET S3_PORT
 }
 
+# s3_mixsnap NAME and s3_manifest_chunk URL NAME FILE I: see below.
+#
 # s3_mb NAME: create another bucket.
 s3_mb() { s3-cli mb "s3://$1"; }
+
+# s3_mixsnap NAME: a snapshot whose chunks (4 MiB) take every stored form.
+#   vmstate  6 bytes                                    raw
+#   mem      30 MiB + 100 bytes:
+#            chunk 0  random                            raw
+#            chunk 1  a hole                            null
+#            chunk 2  1 MiB random, 8 KiB of written zeros, 1 MiB - 8 KiB
+#                     random, a hole, one random page   sparse (511 pages)
+#            chunk 3  written zeros                     null
+#            chunk 4  one random page in a hole         sparse
+#            5, 6     holes                             null
+#            chunk 7  2 MiB of hole, then 100 random bytes (a short last
+#                     page)                             sparse
+#   rootfs   16 MiB, "gen 1\n" then a hole             sparse, then null
+# S3_MIX_PAGES is the number of non-zero pages of mem (1537), S3_MIX_STORED
+# the bytes a push stores, S3_MIX_RAW the bytes of the chunks it stores.
+S3_MIX_PAGES=1537
+S3_MIX_STORED=$((6 + 4194304 + (144 + 511 * 4096) + (144 + 4096) + (81 + 100) + (144 + 4096)))
+S3_MIX_RAW=$((6 + 4 * 4194304 + 2097252))
+s3_mixsnap() {
+	_m=$FCSNAP_DIR/snapshots/$1/mem
+	store-tool snap "$1" 32M 1 >/dev/null &&
+	truncate -s $((30 * 1048576 + 100)) "$_m" &&
+	head -c 4M /dev/urandom | dd of="$_m" conv=notrunc 2>/dev/null &&
+	head -c 1M /dev/urandom | dd of="$_m" bs=1M seek=8 conv=notrunc 2>/dev/null &&
+	dd if=/dev/zero of="$_m" bs=4096 seek=2304 count=2 conv=notrunc 2>/dev/null &&
+	head -c $((1048576 - 8192)) /dev/urandom |
+		dd of="$_m" bs=4096 seek=2306 conv=notrunc 2>/dev/null &&
+	head -c 4096 /dev/urandom | dd of="$_m" bs=4096 seek=3071 conv=notrunc 2>/dev/null &&
+	dd if=/dev/zero of="$_m" bs=1M seek=12 count=4 conv=notrunc 2>/dev/null &&
+	head -c 4096 /dev/urandom | dd of="$_m" bs=4096 seek=4353 conv=notrunc 2>/dev/null &&
+	head -c 100 /dev/urandom | dd of="$_m" bs=1 seek=$((30 * 1048576)) conv=notrunc 2>/dev/null
+}
+
+# s3_manifest_chunk URL NAME FILE I: entry I (from 0) of FILE's chunks in
+# the manifest of snapshot NAME at URL, without quotes ("null" for null).
+s3_manifest_chunk() {
+	s3-cli cat "$1/snapshots/$2/manifest" |
+		sed "s/.*\"name\":\"$3\"[^[]*\[\([^]]*\)\].*/\1/" | tr ',' '\n' |
+		sed -n "$(($4 + 1))p" | tr -d '"'
+}

@@ -8,6 +8,10 @@
  *   mkmem -c PCT FILE SEED
  *       overwrite PCT% of FILE's pages with new random data, in runs of
  *       64 pages at random places (dirtied memory is clustered too).
+ *   mkmem -s FILE MIB SEED
+ *       a sparse file of MIB MiB whose every page is, by a coin toss,
+ *       random data or a hole (so nearly every chunk of 8 or more pages
+ *       mixes both).
  * Prints the number of data pages written.  Deterministic for a SEED.
  */
 #include <fcntl.h>
@@ -89,9 +93,26 @@ main(int argc, char **argv)
 		printf("%llu\n", (unsigned long long)data);
 		return close(fd) == 0 ? 0 : 1;
 	}
+	if (argc == 5 && !strcmp(argv[1], "-s")) {
+		if (parse_long(argv[3], 1, 1 << 20, &mib, "MIB") < 0 ||
+		    parse_long(argv[4], 1, 1LL << 62, &seed, "SEED") < 0)
+			die("%s", errmsg());
+		rs = (uint64_t)seed * 0x9e3779b97f4a7c15ULL | 1;
+		fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || ftruncate(fd, (off_t)mib << 20) < 0)
+			die("%s: cannot create", argv[2]);
+		pages = (uint64_t)mib << 8;
+		for (p = 0; p < pages; p++)
+			if (rnd() >> 63) {
+				put_pages(fd, p, 1, buf);
+				data++;
+			}
+		printf("%llu\n", (unsigned long long)data);
+		return close(fd) == 0 ? 0 : 1;
+	}
 	if (argc != 4 || parse_long(argv[2], 1, 1 << 20, &mib, "MIB") < 0 ||
 	    parse_long(argv[3], 1, 1LL << 62, &seed, "SEED") < 0)
-		usage_die("usage: mkmem FILE MIB SEED | mkmem -c PCT FILE SEED");
+		usage_die("usage: mkmem FILE MIB SEED | mkmem -c PCT FILE SEED | mkmem -s FILE MIB SEED");
 	rs = (uint64_t)seed * 0x9e3779b97f4a7c15ULL | 1;
 	fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)mib << 20) < 0)

@@ -21,17 +21,25 @@ parses(const char *js)
 }
 
 static char *
-doc(const char *vm, const char *mem, const char *rootfs)
+docf(int format, const char *vm, const char *mem, const char *rootfs)
 {
 	static char buf[8192];
 
-	snprintf(buf, sizeof buf, "{\"format\":1,\"name\":\"py\",\"chunk_size\":" CS
-	    ",\"created_at\":\"2026-11-25T00:00:00Z\",\"files\":[%s,%s,%s]}", vm, mem, rootfs);
+	snprintf(buf, sizeof buf, "{\"format\":%d,\"name\":\"py\",\"chunk_size\":" CS
+	    ",\"created_at\":\"2026-11-25T00:00:00Z\",\"files\":[%s,%s,%s]}", format, vm, mem,
+	    rootfs);
 	return buf;
+}
+
+static char *
+doc(const char *vm, const char *mem, const char *rootfs)
+{
+	return docf(1, vm, mem, rootfs);
 }
 
 #define VM "{\"name\":\"vmstate\",\"size\":10,\"mode\":384,\"chunks\":[\"" H64 "\"]}"
 #define MEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[null,\"" H64 "\"]}"
+#define SPMEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[\"" H64 ".sparse\",\"" H64 "\"]}"
 #define RFS "{\"name\":\"rootfs.ext4\",\"size\":0,\"mode\":420,\"chunks\":[]}"
 
 int
@@ -83,8 +91,42 @@ main(void)
 	    "setuid mode bits are refused");
 	ok(!parses("{\"format\":1,\"name\":\"py\",\"chunk_size\":1,\"files\":[]}"),
 	    "a tiny chunk size is refused");
-	ok(!parses("{\"format\":2,\"name\":\"py\",\"chunk_size\":65536,\"files\":[]}"),
-	    "an unknown format is refused");
+	ok(!parses(docf(3, VM, MEM, RFS)), "an unknown format is refused");
+	ok(strstr(errmsg(), "unsupported format") != NULL, "named: %s", errmsg());
+	ok(!parses(docf(0, VM, MEM, RFS)), "format 0 is refused");
+	ok(parses(docf(2, VM, MEM, RFS)), "format 2 without sparse chunks parses");
+	ok(parses(docf(2, VM, SPMEM, RFS)), "format 2 with a sparse chunk parses");
+	ok(!parses(docf(1, VM, SPMEM, RFS)), "a sparse chunk in format 1 is refused");
+	ok(strstr(errmsg(), "sparse chunk in a format 1") != NULL, "named: %s", errmsg());
+	ok(!parses(docf(2, VM, "{\"name\":\"mem\",\"size\":1,\"mode\":384,\"chunks\":[\""
+	    H64 ".Sparse\"]}", RFS)), "another suffix is refused");
+	ok(!parses(docf(2, VM, "{\"name\":\"mem\",\"size\":1,\"mode\":384,\"chunks\":[\""
+	    H64 ".sparse.sparse\"]}", RFS)), "a doubled suffix is refused");
+	ok(!parses(docf(2, VM, "{\"name\":\"mem\",\"size\":1,\"mode\":384,\"chunks\":[\""
+	    ".sparse\"]}", RFS)), "a suffix alone is refused");
+	{
+		const char *d = docf(2, VM, SPMEM, RFS);
+
+		ok(manifest_parse(d, strlen(d), &p) == 0 && p.format == 2 &&
+		    p.files[1].chunks[0].sparse && !p.files[1].chunks[1].sparse &&
+		    !p.files[0].chunks[0].sparse, "entries keep their form");
+		s = manifest_write(&p);
+		ok(s && strstr(s, "\"format\":2,") && strstr(s, H64 ".sparse\",\"" H64 "\"]"),
+		    "a manifest with a sparse chunk is written as format 2: %s", s ? s : "");
+		free(s);
+		p.files[1].chunks[0].sparse = 0;
+		s = manifest_write(&p);
+		ok(s && strstr(s, "{\"format\":1,") && !strstr(s, ".sparse"),
+		    "without one, as format 1 (which older readers read)");
+		free(s);
+		p.files[1].chunks[0].sparse = 1;
+		p.files[1].chunks[0].zero = 1;
+		s = manifest_write(&p);
+		ok(s && strstr(s, "{\"format\":1,") && strstr(s, "\"chunks\":[null,"),
+		    "a null entry's form does not count");
+		free(s);
+		manifest_free(&p);
+	}
 	ok(!parses("{\"format\":1,\"name\":\"../x\",\"chunk_size\":65536,\"files\":[]}"),
 	    "a bad snapshot name is refused");
 	ok(!parses(doc(VM, MEM, "")), "truncated JSON is refused");
