@@ -76,30 +76,68 @@ pos_len(const struct pull *p, const struct pos *q)
 
 /* ---- fetching the manifest and meta.json ---------------------------- */
 
+/* The manifest and meta.json, fetched together (one curl process, one
+ * connection). */
 static int
-get_text(struct pull *p, const char *file, size_t max, char **out, size_t *n)
+fetch_texts(struct pull *p)
 {
-	char *key = remote_key(p->r, "snapshots", p->name, file);
-	int r;
+	static const char *const file[2] = { "manifest", "meta.json" };
+	const size_t max[2] = { MANIFEST_MAX_BYTES, META_MAX };
+	struct s3_req rq[2], *done;
+	struct s3_result rs[2];
+	struct s3_pool *pool;
+	char *key[2] = { NULL, NULL };
+	int i, r = -1;
 
-	if (!key)
+	memset(rs, 0, sizeof rs);
+	if (!(pool = s3_pool_new(&p->r->c, 1)))
 		return -1;
-	r = s3_get_mem(&p->r->c, key, max, out, n);
-	if (r > 0)
-		fail("no snapshot named %s at %s (no %s object): push it first, or check "
-		    "the URL", p->name, p->r->url, file);
-	free(key);
-	return r == 0 ? 0 : -1;
+	for (i = 0; i < 2; i++) {
+		rq[i] = (struct s3_req)S3_REQ_INIT;
+		if (!(key[i] = remote_key(p->r, "snapshots", p->name, file[i])))
+			goto out;
+		rq[i].key = key[i];
+		rq[i].mem_max = max[i];
+		if (s3_pool_start(pool, &rq[i], &rs[i]) < 0)
+			goto out;
+	}
+	while (s3_pool_running(pool))
+		if (s3_pool_wait(pool, &done) < 0)
+			goto out;
+	for (i = 0; i < 2; i++) {
+		if (rs[i].not_found) {
+			fail("no snapshot named %s at %s (no %s object): push it first, or "
+			    "check the URL", p->name, p->r->url, file[i]);
+			goto out;
+		}
+		if (!rs[i].ok) {
+			fail("%s", rs[i].err);
+			goto out;
+		}
+	}
+	p->mtext = rs[0].body ? rs[0].body : strdup("");
+	p->mlen = rs[0].body_len;
+	p->metatext = rs[1].body ? rs[1].body : strdup("");
+	p->metalen = rs[1].body_len;
+	rs[0].body = rs[1].body = NULL;
+	r = p->mtext && p->metatext ? 0 : fail("out of memory");
+out:
+	s3_pool_free(pool);
+	for (i = 0; i < 2; i++) {
+		s3_result_free(&rs[i]);
+		free(key[i]);
+	}
+	return r;
 }
 
 static int
 fetch_manifest(struct pull *p)
 {
-	if (get_text(p, "manifest", MANIFEST_MAX_BYTES, &p->mtext, &p->mlen) < 0)
+	if (fetch_texts(p) < 0)
 		return -1;
 	if (manifest_parse(p->mtext, p->mlen, &p->m) < 0)
 		return fail("snapshot %s at %s: %s", p->name, p->r->url, errmsg());
-	return get_text(p, "meta.json", META_MAX, &p->metatext, &p->metalen);
+	return 0;
 }
 
 /* The positions of every non-zero chunk, sorted by hash, and the index
@@ -202,6 +240,9 @@ put_chunk(struct pull *p, struct pos *q, const struct src *s)
 		return fail_errno("writing %s at offset %lld into %s",
 		    p->m.files[q->f].name, (long long)pos_off(p, q), p->dir);
 	}
+	/* start writing it back now, so the final fsync has little left */
+	sync_file_range(p->fds[q->f], pos_off(p, q), (off_t)pos_len(p, q),
+	    SYNC_FILE_RANGE_WRITE);
 	q->done = 1;
 	p->ndone++;
 	return journal(p, q);

@@ -40,7 +40,7 @@
 #define MEM_DEFAULT (64u * 1024 * 1024)
 #define CURL_ERR_MAX 4096
 #define BATCH_MAX 16
-#define BATCH_BYTES (32LL << 20)
+#define BATCH_BYTES (64LL << 20)
 #define CFG_PIPE (1 << 20)              /* a batch's config must fit */
 #define TOKEN_LEN 40                    /* "~fcsnap~" + 32 hex */
 #define SCAN_KEEP (1 << 20)             /* scan mode: hold at most this */
