@@ -161,21 +161,9 @@ chunk_name(const unsigned char id[SHA256_LEN], int sparse, char *out)
 		memcpy(out + SHA256_HEX_LEN, CHUNK_SUFFIX, sizeof CHUNK_SUFFIX);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 chunk_name_parse(const char *s, size_t n, unsigned char id[SHA256_LEN], int *sparse)
 {
-	size_t i;
-
 	if (n == SHA256_HEX_LEN)
 		*sparse = 0;
 	else if (n == SHA256_HEX_LEN + sizeof CHUNK_SUFFIX - 1 &&
@@ -183,14 +171,7 @@ chunk_name_parse(const char *s, size_t n, unsigned char id[SHA256_LEN], int *spa
 		*sparse = 1;
 	else
 		return -1;
-	for (i = 0; i < SHA256_LEN; i++) {
-		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
-
-		if (a < 0 || b < 0)
-			return -1;
-		id[i] = (unsigned char)(a << 4 | b);
-	}
-	return 0;
+	return sha256_unhex(s, id);
 }
 
 uint64_t

@@ -123,31 +123,10 @@ manifest_write(const struct manifest *m)
 	return s;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 manifest_hex(const char *s, size_t n, unsigned char out[SHA256_LEN])
 {
-	size_t i;
-
-	if (n != SHA256_HEX_LEN)
-		return -1;
-	for (i = 0; i < SHA256_LEN; i++) {
-		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
-
-		if (a < 0 || b < 0)
-			return -1;
-		out[i] = (unsigned char)(a << 4 | b);
-	}
-	return 0;
+	return n == SHA256_HEX_LEN ? sha256_unhex(s, out) : -1;
 }
 
 static int

@@ -236,6 +236,31 @@ sha256(const void *p, size_t n, unsigned char out[SHA256_LEN])
 	sha256_final(&c, out);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+sha256_unhex(const char *s, unsigned char d[SHA256_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < SHA256_LEN; i++) {
+		int a = hexval(s[2 * i]), b = a < 0 ? -1 : hexval(s[2 * i + 1]);
+
+		if (a < 0 || b < 0)
+			return -1;
+		d[i] = (unsigned char)(a << 4 | b);
+	}
+	return 0;
+}
+
 void
 sha256_hex(const unsigned char d[SHA256_LEN], char out[SHA256_HEX_LEN + 1])
 {

@@ -31,6 +31,8 @@ void sha256_final(struct sha256 *c, unsigned char out[SHA256_LEN]);
 void sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);
 /* Lower-case hex of a digest; out gets 65 bytes (NUL-terminated). */
 void sha256_hex(const unsigned char d[SHA256_LEN], char out[SHA256_HEX_LEN + 1]);
+/* The reverse: exactly 64 lower-case hex digits at s -> d. 0 or -1. */
+int sha256_unhex(const char *s, unsigned char d[SHA256_LEN]);
 /* sha256 of p, as hex. */
 void sha256_hex_of(const void *p, size_t n, char out[SHA256_HEX_LEN + 1]);
 

@@ -87,13 +87,17 @@ while True:
 	STALL="http://127.0.0.1:$(sed -n "s/port //p" stall.log)"
 }
 in_fetch() { ls -d slow/.fetch-* >/dev/null 2>&1; }
-
-test_expect_success 'SIGINT during the download: no temp files left beside the target' '
+# a create whose download of firecracker hangs (pid in c.pid)
+start_stalled_create() {
 	start_stall &&
 	(exec env FCSNAP_FIRECRACKER_URL="$STALL" fc-snap-create -l slow -r rootfs.img \
 		-f "$TRASH/slow/fc") >o1 2>e1 &
 	echo $! >c.pid &&
-	wait_for in_fetch &&
+	wait_for in_fetch
+}
+
+test_expect_success 'SIGINT during the download: no temp files left beside the target' '
+	start_stalled_create &&
 	kill -INT "$(cat c.pid)" &&
 	rc=0 && wait "$(cat c.pid)" || rc=$? &&
 	test "$rc" = 1 && grep -q "interrupted by signal 2" e1 &&
@@ -102,11 +106,7 @@ test_expect_success 'SIGINT during the download: no temp files left beside the t
 '
 
 test_expect_success 'after a SIGKILL during the download, the next fetch drops the leftovers' '
-	start_stall &&
-	(exec env FCSNAP_FIRECRACKER_URL="$STALL" fc-snap-create -l slow -r rootfs.img \
-		-f "$TRASH/slow/fc") >o1 2>e1 &
-	echo $! >c.pid &&
-	wait_for in_fetch &&
+	start_stalled_create &&
 	kill -KILL "$(cat c.pid)" && { wait "$(cat c.pid)" || true; } &&
 	in_fetch &&
 	kill "$(cat stall.pid)" &&

@@ -20,6 +20,22 @@ same_dirs() {
 }
 
 # big: 24 MiB of random memory in 64 KiB chunks (384 of them)
+# kill_pull_after N NAME URL: start a one-connection pull of NAME, SIGKILL
+# it once its journal lists N chunks.
+kill_pull_after() {
+	fc-snap-pull -j 1 "$2" "$3" >/dev/null 2>&1 &
+	_pid=$!
+	_j="$SD/.pull-$2/journal"
+	_i=0
+	until [ -f "$_j" ] && [ "$(wc -l <"$_j")" -ge "$1" ]; do
+		_i=$((_i + 1)); [ $_i -lt 3000 ] || { echo "pull never got going"; return 1; }
+		kill -0 $_pid 2>/dev/null || { echo "pull ended before the kill"; return 1; }
+		sleep 0.01
+	done
+	kill -9 $_pid
+	wait $_pid || :
+}
+
 test_expect_success 'setup: a snapshot of many small chunks, pushed' '
 	store-tool snap big 32M 1 >/dev/null &&
 	head -c 24M /dev/urandom | dd of="$SD/big/mem" bs=1M seek=4 conv=notrunc 2>/dev/null &&
@@ -29,16 +45,7 @@ test_expect_success 'setup: a snapshot of many small chunks, pushed' '
 '
 
 test_expect_success 'a pull killed with SIGKILL half-way resumes and downloads only the rest' '
-	fc-snap-pull -j 1 big "$R" >/dev/null 2>&1 &
-	pid=$! &&
-	j="$SD/.pull-big/journal" &&
-	i=0 &&
-	until [ -f "$j" ] && [ "$(wc -l <"$j")" -ge 40 ]; do
-		i=$((i + 1)); [ $i -lt 3000 ] || { echo "pull never got going"; exit 1; }
-		kill -0 $pid 2>/dev/null || { echo "pull ended before the kill"; exit 1; }
-		sleep 0.01
-	done &&
-	kill -9 $pid && { wait $pid || :; } &&
+	kill_pull_after 40 big "$R" &&
 	[ ! -e "$SD/big" ] && [ -d "$SD/.pull-big" ] &&
 	wait_for test_no_strays &&
 	fc-snap-pull --json big "$R" >pull &&
@@ -202,16 +209,8 @@ test_expect_success 'setup: a snapshot of sparse 64K chunks, pushed' '
 '
 
 test_expect_success 'a pull of sparse chunks killed half-way resumes, verifies them, keeps holes' '
-	fc-snap-pull -j 1 spm "$S" >/dev/null 2>&1 &
-	pid=$! &&
+	kill_pull_after 60 spm "$S" &&
 	j="$SD/.pull-spm/journal" &&
-	i=0 &&
-	until [ -f "$j" ] && [ "$(wc -l <"$j")" -ge 60 ]; do
-		i=$((i + 1)); [ $i -lt 3000 ] || { echo "pull never got going"; exit 1; }
-		kill -0 $pid 2>/dev/null || { echo "pull ended before the kill"; exit 1; }
-		sleep 0.01
-	done &&
-	kill -9 $pid && { wait $pid || :; } &&
 	[ ! -e "$SD/spm" ] &&
 	awk "\$1 == 1 { print \$2 + 1 }" "$j" | while read n; do sed -n "${n}p" list; done >had &&
 	[ "$(grep -c "sparse\$" had)" -ge 50 ] &&
