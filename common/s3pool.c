@@ -16,6 +16,7 @@
  * When a process ends, the request it was on is classified (curl's exit
  * code, HTTP status, S3 error code) and maybe retried; requests it never
  * reached go back to the queue without counting an attempt. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,6 +97,7 @@ struct s3_pool {
 	struct pollfd *pf;
 	void **who;
 	int nx, np, used;
+	int batch;              /* requests per process (fd budget) */
 	uint64_t seq;
 	unsigned seed;          /* backoff jitter */
 };
@@ -826,6 +829,46 @@ proc_read(struct s3_pool *p, struct proc *pr, int *fd)
 
 /* ---- the pool -------------------------------------------------------- */
 
+/* How many fds are open now. */
+static long
+fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	long n = 0;
+
+	if (!d)
+		return 64;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;       /* counts ".", ".." and d's own fd: a little margin */
+}
+
+/* Processes and requests per process so that every fd fits in our limit
+ * (raised to the hard limit when that helps): a process holds 2 fds here,
+ * plus one per request with a body; 16 are left for the rest. */
+static void
+fd_budget(int *np, int *batch)
+{
+	struct rlimit rl;
+	long used = fds_open() + 16, room, b;
+	rlim_t need = (rlim_t)*np * (BATCH_MAX + 2) + (rlim_t)used;
+
+	*batch = BATCH_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	room = (long)rl.rlim_cur - used;
+	if (room < 3 * (long)*np)
+		*np = room >= 3 ? (int)(room / 3) : 1;
+	b = room / *np - 2;
+	*batch = b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : (int)b;
+}
+
 struct s3_pool *
 s3_pool_new(struct s3 *c, int max_parallel)
 {
@@ -840,7 +883,8 @@ s3_pool_new(struct s3 *c, int max_parallel)
 	if (!p)
 		goto oom;
 	p->np = max_parallel;
-	p->nx = max_parallel * BATCH_MAX;
+	fd_budget(&p->np, &p->batch);
+	p->nx = p->np * p->batch;
 	npf = 2 * p->np + p->nx;
 	p->x = calloc((size_t)p->nx, sizeof *p->x);
 	p->pr = calloc((size_t)p->np, sizeof *p->pr);
@@ -1229,8 +1273,8 @@ dispatch(struct s3_pool *p)
 		if (pr->pid || pr->outfd >= 0 || pr->errfd >= 0)
 			continue;
 		per = (queued + idle - 1) / idle;
-		if (per > BATCH_MAX)
-			per = BATCH_MAX;
+		if (per > p->batch)
+			per = p->batch;
 		if (proc_start(p, pr, per) < 0)
 			return -1;
 		queued -= pr->nq;
