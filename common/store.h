@@ -7,6 +7,7 @@
  *                                    being removed (only by the lock holder)
  *   locks/<name>.lock                flock(2) per snapshot name (never removed)
  *   run/<vm-id>/                     a restored VM (see vm.h)
+ *   cache/fcver-<dev>-<ino>          a firecracker binary's version (vmm.h)
  * A new snapshot is written into a temp dir beside the target and published
  * with one rename (RENAME_EXCHANGE over an older one, which is then removed),
  * so a reader sees the old snapshot or the new one, never a mix.

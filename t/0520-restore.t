@@ -119,12 +119,33 @@ test_expect_success 'a truncated or missing file is refused before anything star
 	refused "dmg: meta.json is missing" fc-snap-restore dmg
 '
 
+# A binary's version is fixed (restore caches it by inode and ctime), so
+# each release the stand-in plays is a binary of its own.
+fc_release() {
+	cp "$FCSNAP_FIRECRACKER" "$TRASH/fc-$1" &&
+	printf "#!/bin/sh\nFCSTANDIN_VERSION=$1 exec \"$TRASH/fc-$1\" \"\$@\"\n" >"$TRASH/firecracker-$1" &&
+	chmod +x "$TRASH/firecracker-$1"
+}
+
 test_expect_success 'a snapshot of another Firecracker release is refused before anything starts' '
-	FCSTANDIN_VERSION=1.7.0 fc-snap-create -l old -r rootfs.img &&
+	fc_release 1.7.0 && fc_release 1.16.1 && fc_release 1.7.2 &&
+	fc-snap-create -f "$TRASH/firecracker-1.7.0" -l old -r rootfs.img &&
 	grep -q "\"firecracker_version\":\"1.7.0\"" "$(snapdir old)/meta.json" &&
-	FCSTANDIN_VERSION=1.16.1 refused "made by Firecracker 1.7.0.* is 1.16.1 and cannot load it" \
-		fc-snap-restore old &&
-	FCSTANDIN_VERSION=1.7.2 expect_code 0 fc-snap-restore old &&
+	refused "made by Firecracker 1.7.0.* is 1.16.1 and cannot load it" \
+		fc-snap-restore -f "$TRASH/firecracker-1.16.1" old &&
+	expect_code 0 fc-snap-restore -f "$TRASH/firecracker-1.7.2" old &&
+	kill_all_vms
+'
+
+test_expect_success 'the version of a binary is remembered, and asked again when it changes' '
+	ls "$FCSNAP_DIR"/cache/fcver-* >/dev/null &&
+	cp "$TRASH/fc-1.7.2" "$TRASH/fc-swap" &&
+	printf "#!/bin/sh\nFCSTANDIN_VERSION=1.16.1 exec \"$TRASH/fc-swap\" \"\$@\"\n" >"$TRASH/fcw" &&
+	chmod +x "$TRASH/fcw" &&
+	refused "is 1.16.1 and cannot load it" fc-snap-restore -f "$TRASH/fcw" old &&
+	printf "#!/bin/sh\nFCSTANDIN_VERSION=1.7.2 exec \"$TRASH/fc-swap\" \"\$@\"\n" >"$TRASH/fcw.new" &&
+	chmod +x "$TRASH/fcw.new" && mv "$TRASH/fcw.new" "$TRASH/fcw" &&
+	expect_code 0 fc-snap-restore -f "$TRASH/fcw" old &&
 	kill_all_vms
 '
 
