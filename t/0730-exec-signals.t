@@ -62,6 +62,25 @@ test_expect_success 'a second SIGINT within 2 s aborts fc-exec with 130 and remo
 	no_run_dirs && wait_for test_no_strays
 '
 
+# ticks F: how many lines F has.
+ticks() { wc -l <"$1" | tr -d " "; }
+
+test_expect_success 'a paused VM runs none of its commands; resumed, they go on' '
+	id=$(fc-snap-restore py) || exit 1
+	fc-exec -v "$id" -- sh -c "while :; do echo t >>\"$TRASH/ticks\"; sleep 0.02; done" \
+		>/dev/null 2>&1 </dev/null &
+	p=$! &&
+	wait_for test -s ticks &&
+	fc-call "$FCSNAP_DIR/run/$id/api.sock" pause &&
+	a=$(ticks ticks) && sleep 0.5 && b=$(ticks ticks) &&
+	test "$a" = "$b" &&
+	fc-call "$FCSNAP_DIR/run/$id/api.sock" resume &&
+	wait_for sh -c "[ \$(wc -l <\"$TRASH/ticks\") -gt $b ]" &&
+	fc-kill "$id" &&
+	{ wait $p || true; } &&
+	wait_for gone $p
+'
+
 test_expect_success 'SIGINT while restoring: 130, nothing left' '
 	rm -f out
 	FCSTANDIN_DELAY_MS=300 fc-exec -s py -- true >out 2>err </dev/null &

@@ -1,7 +1,9 @@
 /* guest: the "VM" is a host process: $FCSTANDIN_AGENT [FCSTANDIN_AGENT_ARGS
  * words] --unix-dir GDIR, in its own process group, killed with us
  * (PR_SET_PDEATHSIG), its stdout/stderr on our stdout (the serial console).
- * Pause is SIGSTOP to its group, resume SIGCONT.  When it exits on its own
+ * Pause stops it and every process below it (the agent runs commands in
+ * groups of their own: a paused VM runs nothing), resume continues them,
+ * a kill kills them all.  When it exits on its own
  * the "VM" has shut down and the stand-in exits 0, like Firecracker after
  * a guest reboot (reboot=k).  The kernel command line (boot_args, kept
  * across snapshots) is in its environment as FCSTANDIN_CMDLINE, as a real
@@ -9,6 +11,7 @@
  */
 #include "standin.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -154,11 +157,83 @@ guest_boot(void)
 		guest_start_now();
 }
 
+/* The processes below root (children, grandchildren...), from /proc.
+ * Returns how many were put in out (at most max). */
+static int
+descendants(pid_t root, pid_t *out, int max)
+{
+	static pid_t pid[8192], ppid[8192];
+	int n = 0, k = 0, i, j;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < (int)(sizeof pid / sizeof pid[0])) {
+		char path[300], buf[512], *rp;
+		long pp;
+		int fd;
+		ssize_t r;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		r = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = 0;
+		/* "pid (comm) S ppid ...": comm may hold spaces and parens */
+		if (!(rp = strrchr(buf, ')')) || sscanf(rp + 1, " %*c %ld", &pp) != 1)
+			continue;
+		pid[n] = (pid_t)atol(e->d_name);
+		ppid[n++] = (pid_t)pp;
+	}
+	closedir(d);
+	out[k++] = root;
+	for (i = 0; i < k; i++)         /* breadth first over the found set */
+		for (j = 0; j < n && k < max; j++)
+			if (ppid[j] == out[i])
+				out[k++] = pid[j];
+	return k;
+}
+
+/* sig to the guest, its group and everything below it (found before any
+ * is signalled: a killed parent's children move to another).  For
+ * SIGSTOP, again until no new process shows up (one may fork meanwhile). */
+static void
+signal_tree(int sig)
+{
+	static pid_t seen[4096], now[4096];
+	int ns = 0, n, i, j, fresh, round;
+
+	for (round = 0; round < 20; round++) {
+		n = descendants(S.guest_pid, now, (int)(sizeof now / sizeof now[0]));
+		if (round == 0)
+			kill(-S.guest_pid, sig);
+		fresh = 0;
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < ns && seen[j] != now[i]; j++)
+				;
+			if (j < ns)
+				continue;
+			kill(now[i], sig);
+			if (ns < (int)(sizeof seen / sizeof seen[0]))
+				seen[ns++] = now[i];
+			fresh = 1;
+		}
+		if (!fresh || sig != SIGSTOP)
+			break;
+	}
+}
+
 void
 guest_pause(void)
 {
 	if (S.guest_pid > 0)
-		kill(-S.guest_pid, SIGSTOP);
+		signal_tree(SIGSTOP);
 }
 
 void
@@ -169,7 +244,7 @@ guest_resume(void)
 		return;
 	}
 	if (S.guest_pid > 0)
-		kill(-S.guest_pid, SIGCONT);
+		signal_tree(SIGCONT);
 }
 
 void
@@ -177,7 +252,7 @@ guest_kill(void)
 {
 	if (S.guest_pid <= 0)
 		return;
-	kill(-S.guest_pid, SIGKILL);
+	signal_tree(SIGKILL);
 	kill(S.guest_pid, SIGKILL);
 	waitpid(S.guest_pid, NULL, 0);
 	S.guest_pid = 0;
