@@ -1219,33 +1219,34 @@ proc_start(struct s3_pool *p, struct proc *pr, int want)
 	return 0;
 }
 
-/* Both pipes of pr are closed: reap curl and settle what it carried. */
+/* Both pipes of pr are closed: reap curl and settle what it carried. The
+ * request to blame for a stop: the one whose end-of-response line said it
+ * failed, else one we stopped it for (a local error: its source, its
+ * destination), else the one it was on if that had begun or curl failed.
+ * The others go back to the queue, not counting an attempt when one is to
+ * blame. */
 static void
 proc_end(struct s3_pool *p, struct proc *pr)
 {
 	int st = wait_pid(pr->pid), e = st < 0 ? 1 : wait_status_code(st), i;
-	struct xfer *cur = pr->cur < pr->nq ? pr->q[pr->cur] : NULL;
-	int blamed = 0;
+	struct xfer *blame = pr->failed;
 
 	pr->pid = 0;
-	if (pr->failed) {
-		finish_xfer(p, pr->failed, e ? e : 1, &pr->cerr);
-		blamed = 1;
+	for (i = pr->cur; !blame && i < pr->nq; i++)
+		if (pr->q[i]->state == XF_RUN && pr->q[i]->local_err[0])
+			blame = pr->q[i];
+	if (!blame && pr->cur < pr->nq && (pr->st != P_HDR || pr->acc.len || e))
+		blame = pr->q[pr->cur];
+	if (blame && !e && !blame->local_err[0]) {
+		msgf(blame->local_err, sizeof blame->local_err,
+		    "the response ended early (curl exited 0)");
+		blame->garbled = 1;
 	}
-	/* the one it was on when it stopped */
-	if (cur && !blamed && (pr->st != P_HDR || pr->acc.len || cur->local_err[0] || e)) {
-		if (!e && !cur->local_err[0]) {
-			msgf(cur->local_err, sizeof cur->local_err,
-			    "the response ended early (curl exited 0)");
-			cur->garbled = 1;
-		}
-		finish_xfer(p, cur, e, &pr->cerr);
-		pr->cur++;
-		blamed = 1;
-	}
+	if (blame)
+		finish_xfer(p, blame, e, &pr->cerr);
 	for (i = pr->cur; i < pr->nq; i++)
 		if (pr->q[i]->state == XF_RUN)
-			requeue(p, pr->q[i], !blamed);
+			requeue(p, pr->q[i], !blame);
 	sb_free(&pr->acc);
 	sb_free(&pr->cerr);
 	pr->nq = pr->cur = 0;

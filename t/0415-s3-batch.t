@@ -11,7 +11,8 @@ REAL_CURL=$(command -v curl)
 
 # A curl that logs each run to $CURL_LOG, and on the run numbered $BREAK_RUN
 # misbehaves as $BREAK says: "url3" points the third request of its batch
-# at a closed port; "cut" passes only the first $CUT bytes of the output on.
+# at a closed port; "cut" passes only the first $CUT bytes of the output on;
+# "trunc" empties $TRUNC_FILE (an upload's source) before curl starts.
 cat >"$TRASH/logcurl" <<EOS
 #!/bin/sh
 echo run >>"\$CURL_LOG"
@@ -24,6 +25,8 @@ url3)	awk '/^url = /{ n++; if (n == 3) sub(/http:\/\/[^\/]*/, "http://127.0.0.1:
 		"\$cfg" >"\$cfg.2" && mv "\$cfg.2" "\$cfg"
 	"$REAL_CURL" -q -K "\$cfg"; rc=\$? ;;
 cut)	"$REAL_CURL" -q -K "\$cfg" | head -c "\$CUT"; rc=0 ;;
+trunc)	: >"\$TRUNC_FILE"
+	"$REAL_CURL" -q -K "\$cfg"; rc=\$? ;;
 esac
 rm -f "\$cfg"
 exit \$rc
@@ -75,6 +78,17 @@ test_expect_success 'a cut response with no retries left is one clear line' '
 	CURL_LOG=$PWD/log5 BREAK_RUN=1 BREAK=cut CUT=120000 FCSNAP_CURL=$TRASH/logcurl \
 		expect_code 1 s3-cli -j 1 --retries 0 pget "$B/a" got $(cd src && ls) &&
 	one_line_err && grep_err "GET s3://$S3_BUCKET/a/f[0-9]+: the response ended early"
+'
+
+test_expect_success 'an upload source that shrinks fails that request, not its neighbours' '
+	mkdir -p big &&
+	for i in 1 2 3 4; do head -c 2000000 /dev/urandom >big/b$i || exit 1; done &&
+	CURL_LOG=$PWD/log6 BREAK_RUN=1 BREAK=trunc TRUNC_FILE=$PWD/big/b3 \
+		FCSNAP_CURL=$TRASH/logcurl expect_code 1 s3-cli -j 1 --retries 0 pput "$B/d" big/b* &&
+	one_line_err &&
+	grep_err "PUT s3://$S3_BUCKET/d/b3: the upload.s source is shorter than expected" &&
+	s3-cli cat "$B/d/b1" | cmp - big/b1 &&
+	s3-cli cat "$B/d/b2" | cmp - big/b2
 '
 
 test_expect_success 'under a small fd limit a wide parallel upload still works' '
