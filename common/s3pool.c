@@ -376,15 +376,24 @@ backoff(const struct s3 *c, int attempt, unsigned *seed)
 
 /* ---- request bodies -------------------------------------------------- */
 
+/* curl runs in a group of its own (FCSNAP_CURL may be a wrapper script):
+ * stop all of it. */
+static void
+proc_kill(struct proc *pr)
+{
+	if (!pr->killed && pr->pid > 0) {
+		kill(-pr->pid, SIGTERM);
+		pr->killed = 1;
+	}
+}
+
 static void
 xfer_local_error(struct xfer *x, const char *msg)
 {
 	if (!x->local_err[0])
 		snprintf(x->local_err, sizeof x->local_err, "%s", msg);
-	if (x->pr && !x->pr->killed && x->pr->pid > 0) {
-		kill(x->pr->pid, SIGTERM);
-		x->pr->killed = 1;
-	}
+	if (x->pr)
+		proc_kill(x->pr);
 }
 
 static void
@@ -532,15 +541,6 @@ body_bytes(struct xfer *x, const char *p, size_t n)
 }
 
 /* ---- reading curl's stdout ------------------------------------------- */
-
-static void
-proc_kill(struct proc *pr)
-{
-	if (!pr->killed && pr->pid > 0) {
-		kill(pr->pid, SIGTERM);
-		pr->killed = 1;
-	}
-}
 
 /* The output lost its framing: stop the process; the request it was on
  * fails (and is retried), the rest go back to the queue. */
@@ -1083,6 +1083,7 @@ proc_spawn(struct s3_pool *p, struct proc *pr, const int *rfds, struct strbuf *c
 	so.fd_in = -2;
 	so.fd_out = op[1];
 	so.fd_err = ep[1];
+	so.setsid = 1;          /* its own group, killed as one (proc_kill) */
 	if (!(so.envp = curl_env())) {
 		fail("out of memory");
 		goto fail;
@@ -1408,7 +1409,7 @@ s3_pool_free(struct s3_pool *p)
 	for (i = 0; p->pr && i < p->np; i++) {
 		struct proc *pr = &p->pr[i];
 		if (pr->pid > 0) {
-			kill(pr->pid, SIGTERM);
+			kill(-pr->pid, SIGTERM);
 			wait_pid(pr->pid);
 		}
 		if (pr->outfd >= 0)

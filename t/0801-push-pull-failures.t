@@ -20,10 +20,15 @@ same_dirs() {
 }
 
 # big: 24 MiB of random memory in 64 KiB chunks (384 of them)
+# A curl that takes its time to start, so a push or pull is still running
+# when a test stops it (one curl carries a batch of chunks: they are quick).
+printf '#!/bin/sh\nsleep 0.3\nexec %s "$@"\n' "$(command -v curl)" >"$TRASH/slowcurl"
+chmod +x "$TRASH/slowcurl"
+
 # kill_pull_after N NAME URL: start a one-connection pull of NAME, SIGKILL
 # it once its journal lists N chunks.
 kill_pull_after() {
-	fc-snap-pull -j 1 "$2" "$3" >/dev/null 2>&1 &
+	FCSNAP_CURL=$TRASH/slowcurl fc-snap-pull -j 1 "$2" "$3" >/dev/null 2>&1 &
 	_pid=$!
 	_j="$SD/.pull-$2/journal"
 	_i=0
@@ -83,6 +88,7 @@ test_expect_success 'a corrupt chunk over an existing snapshot leaves it untouch
 '
 
 test_expect_success 'a missing chunk on the server is named' '
+	s3-cli rm "s3://$S3_BUCKET/$(cat "$TRASH/key5")" &&
 	s3-cli rm "s3://$S3_BUCKET/$(s3-cli ls "$R/chunks/" | sed -n "7s/^[0-9]*\t//p")" &&
 	rm -rf "$SD/.pull-"* &&
 	expect_code 1 fc-snap-pull --as victim2 big "$R" &&
@@ -92,7 +98,6 @@ test_expect_success 'a missing chunk on the server is named' '
 
 test_expect_success 'once the bad chunks are deleted, a push uploads them again and the pull works' '
 	rm -rf "$SD/.pull-"* &&
-	s3-cli rm "s3://$S3_BUCKET/$(cat "$TRASH/key5")" &&
 	rm -rf "$SD/big" && cp -a "$TRASH/keep/big" "$SD/big" &&
 	fc-snap-push --chunk-size 64K big "$R" >/dev/null &&
 	fc-snap-pull --as healed big "$R" &&
@@ -102,7 +107,8 @@ test_expect_success 'once the bad chunks are deleted, a push uploads them again 
 test_expect_success 'a push killed before the end leaves no manifest, so no remote snapshot' '
 	store-tool snap half 32M 1 >/dev/null &&
 	head -c 24M /dev/urandom | dd of="$SD/half/mem" bs=1M seek=4 conv=notrunc 2>/dev/null &&
-	fc-snap-push -j 1 --chunk-size 64K half "s3://$S3_BUCKET/h" >/dev/null 2>&1 &
+	FCSNAP_CURL=$TRASH/slowcurl fc-snap-push -j 1 --chunk-size 64K half "s3://$S3_BUCKET/h" \
+		>/dev/null 2>&1 &
 	pid=$! && i=0 &&
 	until [ "$(s3-cli ls "s3://$S3_BUCKET/h/chunks/" | wc -l)" -ge 10 ]; do
 		i=$((i + 1)); [ $i -lt 3000 ] || { echo "push never got going"; exit 1; }
@@ -119,7 +125,7 @@ test_expect_success 'a push killed before the end leaves no manifest, so no remo
 
 test_expect_success 'SIGTERM stops a pull, publishes nothing, leaves no process' '
 	fc-snap-rm healed &&
-	fc-snap-pull -j 1 --as healed big "$R" >/dev/null 2>err &
+	FCSNAP_CURL=$TRASH/slowcurl fc-snap-pull -j 1 --as healed big "$R" >/dev/null 2>err &
 	pid=$! && i=0 &&
 	until [ -f "$SD/.pull-healed/journal" ] && [ "$(wc -l <"$SD/.pull-healed/journal")" -ge 5 ]; do
 		i=$((i + 1)); [ $i -lt 3000 ] || { echo "pull never got going"; exit 1; }
