@@ -32,6 +32,14 @@ test_expect_success 'AWS_CA_BUNDLE makes it trusted: round trip over TLS' '
 	AWS_CA_BUNDLE=$TRASH/cert.pem s3-cli cat "$B/f" | cmp - f
 '
 
+test_expect_success 'a batch of requests over one kept-alive TLS connection' '
+	mkdir -p many got &&
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do head -c 70000 /dev/urandom >many/m$i || exit 1; done &&
+	AWS_CA_BUNDLE=$TRASH/cert.pem s3-cli -j 1 pput "$B/many" many/m* &&
+	AWS_CA_BUNDLE=$TRASH/cert.pem s3-cli -j 1 pget "$B/many" got $(cd many && ls) >/dev/null &&
+	for f in many/*; do cmp "$f" "got/${f#many/}" || exit 1; done
+'
+
 test_expect_success 'a CA bundle that does not exist is named' '
 	AWS_CA_BUNDLE=$TRASH/nonexistent.pem expect_code 1 s3-cli --retries 0 head "$B/f" &&
 	one_line_err && grep_err "CA bundle .*nonexistent.pem.*AWS_CA_BUNDLE"
