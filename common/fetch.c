@@ -5,7 +5,6 @@
 #include "util.h"
 #include "vmm.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -105,31 +104,6 @@ dest_dir(const char *dest, char *dir, size_t n)
 	return mkdir_p(dir, 0755);
 }
 
-/* Drop .fetch-<pid>-* dirs in dir whose process is gone (a fetch that was
- * SIGKILLed). */
-static void
-drop_stale(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[PATH_MAX], *end;
-	long pid;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, ".fetch-", 7))
-			continue;
-		pid = strtol(e->d_name + 7, &end, 10);
-		if (end == e->d_name + 7 || *end != '-' || pid <= 0 ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (path_join(p, sizeof p, dir, e->d_name) == 0)
-			rm_rf(p);
-	}
-	closedir(d);
-}
-
 /* The private temp dir of one fetch, beside dest:
  * "<dir>/.fetch-<pid>-XXXXXX".  It is on the guard list (vmm.h), so a
  * SIGINT/SIGTERM of a program with guard_install() removes it too. */
@@ -140,7 +114,7 @@ work_dir(const char *dest, char *out, size_t n)
 
 	if (dest_dir(dest, dir, sizeof dir) < 0)
 		return -1;
-	drop_stale(dir);
+	rm_dead_owner(dir, ".fetch-");    /* a SIGKILLed fetch's */
 	if (fmt(out, n, "%s/.fetch-%ld-XXXXXX", dir, (long)getpid()) < 0)
 		return -1;
 	if (!mkdtemp(out))

@@ -136,18 +136,6 @@ open_snap(struct restore *r, const char *name)
 	return 0;
 }
 
-/* STORE/cache, where binaries' versions are remembered; NULL when it
- * cannot be written (then --version runs every time). */
-static const char *
-version_cache(struct restore *r, char *dir, size_t n)
-{
-	if (store_sub(&r->st, "cache", dir, n) < 0)
-		return NULL;
-	if (access(dir, W_OK) == 0 || (errno == ENOENT && mkdir(dir, 0755) == 0))
-		return dir;
-	return NULL;
-}
-
 static int
 check_version(struct restore *r, const char *name, const char *firecracker)
 {
@@ -155,8 +143,8 @@ check_version(struct restore *r, const char *name, const char *firecracker)
 
 	if (fcbin_firecracker(&r->st, firecracker, 0, r->fc_bin, sizeof r->fc_bin) < 0)
 		return -1;
-	if (fc_binary_version_cached(r->fc_bin, version_cache(r, cache, sizeof cache),
-	    binver, sizeof binver) < 0)
+	if (fc_binary_version_cached(r->fc_bin, store_sub(&r->st, "cache", cache,
+	    sizeof cache) == 0 ? cache : NULL, binver, sizeof binver) < 0)
 		return -1;
 	switch (fc_version_loadable(r->m.fc_version, binver)) {
 	case 1:

@@ -768,30 +768,39 @@ proc_output(struct s3_pool *p, struct proc *pr, const char *d, size_t n)
 	}
 }
 
-/* A body of known length going to reserved memory: read it in place,
- * without the copy through buf. 1 done, 0 not that case. */
-static int
-read_in_place(struct proc *pr, ssize_t *k)
+/* Where the next read of curl's stdout goes: straight into the reserved
+ * buffer of a body of known length going to memory (no copy through buf),
+ * else buf.  *in_place says which. */
+static char *
+read_target(struct proc *pr, char *buf, size_t *n, int *in_place)
 {
 	struct xfer *x = pr->cur < pr->nq ? pr->q[pr->cur] : NULL;
 	size_t room;
 
+	*in_place = 0;
 	if (!x || pr->st != P_BODY_LEN || !good(x) || !mem_sink(x) || x->local_err[0])
-		return 0;
+		return buf;
 	room = x->mem.cap > x->mem.len + 1 ? x->mem.cap - x->mem.len - 1 : 0;
 	if ((unsigned long long)pr->left > room || room == 0)
-		return 0;
-	*k = read(pr->outfd, x->mem.s + x->mem.len, (size_t)pr->left);
-	if (*k <= 0)
-		return 1;
+		return buf;
+	*in_place = 1;
+	*n = (size_t)pr->left;
+	return x->mem.s + x->mem.len;
+}
+
+/* k bytes arrived in place (see read_target). */
+static void
+got_in_place(struct proc *pr, size_t k)
+{
+	struct xfer *x = pr->q[pr->cur];
+
 	if (x->r->hash_body)
-		sha256_update(&x->sha, x->mem.s + x->mem.len, (size_t)*k);
-	x->mem.len += (size_t)*k;
+		sha256_update(&x->sha, x->mem.s + x->mem.len, k);
+	x->mem.len += k;
 	x->mem.s[x->mem.len] = 0;
-	x->got += *k;
-	if (!(pr->left -= *k))
+	x->got += (long long)k;
+	if (!(pr->left -= (long long)k))
 		pr->st = P_TRAILER;
-	return 1;
 }
 
 /* Read what is there on *fd; 0 at EOF (fd closed), 1 otherwise. */
@@ -799,19 +808,10 @@ static int
 proc_read(struct s3_pool *p, struct proc *pr, int *fd)
 {
 	static char buf[1 << 18];
-	ssize_t k;
-
-	if (fd == &pr->outfd && read_in_place(pr, &k)) {
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			return 1;
-		if (k <= 0) {
-			close(*fd);
-			*fd = -1;
-			return 0;
-		}
-		return 1;
-	}
-	k = read(*fd, buf, sizeof buf);
+	size_t n = sizeof buf;
+	int in_place = 0;
+	char *to = fd == &pr->outfd ? read_target(pr, buf, &n, &in_place) : buf;
+	ssize_t k = read(*fd, to, n);
 
 	if (k < 0 && (errno == EINTR || errno == EAGAIN))
 		return 1;
@@ -820,7 +820,9 @@ proc_read(struct s3_pool *p, struct proc *pr, int *fd)
 		*fd = -1;
 		return 0;
 	}
-	if (fd == &pr->outfd)
+	if (in_place)
+		got_in_place(pr, (size_t)k);
+	else if (fd == &pr->outfd)
 		proc_output(p, pr, buf, (size_t)k);
 	else if (pr->cerr.len < CURL_ERR_MAX)
 		sb_add(&pr->cerr, buf, (size_t)k);
@@ -1211,7 +1213,6 @@ proc_start(struct s3_pool *p, struct proc *pr, int want)
 		for (i = 0; i < pr->nq; i++) {
 			x = pr->q[i];
 			msgf(x->local_err, sizeof x->local_err, "%s", errmsg());
-			body_close(x);
 			finish_xfer(p, x, 0, NULL);
 		}
 		pr->nq = 0;

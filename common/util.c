@@ -454,6 +454,32 @@ rm_rf(const char *path)
 	return rm_rf_at(AT_FDCWD, path);
 }
 
+int
+rm_dead_owner(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX], *end;
+	size_t pl = strlen(prefix);
+	long pid;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, pl))
+			continue;
+		pid = strtol(e->d_name + pl, &end, 10);
+		if (end == e->d_name + pl || *end != '-' || pid <= 0 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (path_join(p, sizeof p, dir, e->d_name) == 0 && rm_rf(p) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* posix_spawn, not fork: glibc and musl start the child with CLONE_VM |
  * CLONE_VFORK, so a parent holding hundreds of MiB (a pull's buffers) does
  * not copy its page tables nor take copy-on-write faults afterwards, and
@@ -481,6 +507,16 @@ spawn_fds(posix_spawn_file_actions_t *fa, const struct spawn_opts *o, int tmp[3]
 	if (o->cwd && (e = posix_spawn_file_actions_addchdir_np(fa, o->cwd)))
 		return e;
 	return 0;
+}
+
+/* The message for a child that could not start (errno e). */
+static pid_t
+spawn_failed(char *const argv[], const struct spawn_opts *o, int e)
+{
+	errno = e;
+	if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
+		return fail_errno("cannot enter %s", o->cwd);
+	return fail_errno("cannot run %s", argv[0]);
 }
 
 /* fork + exec, for what posix_spawn cannot do (a parent-death signal).
@@ -535,10 +571,7 @@ fail:
 	if (n != (int)sizeof e)
 		return pid;
 	waitpid(pid, NULL, 0);
-	errno = e;
-	if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
-		return fail_errno("cannot enter %s", o->cwd);
-	return fail_errno("cannot run %s", argv[0]);
+	return spawn_failed(argv, o, e);
 }
 
 pid_t
@@ -587,10 +620,7 @@ spawn(char *const argv[], const struct spawn_opts *o)
 	posix_spawnattr_destroy(&at);
 	if (!e)
 		return pid;
-	errno = e;
-	if (o->cwd && e == ENOENT && access(o->cwd, F_OK) < 0)
-		return fail_errno("cannot enter %s", o->cwd);
-	return fail_errno("cannot run %s", argv[0]);
+	return spawn_failed(argv, o, e);
 }
 
 int

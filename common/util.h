@@ -79,6 +79,9 @@ int write_file_replace(const char *path, const void *buf, size_t n, mode_t mode)
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf of a directory tree (does not follow symlinks). 0 or -1. */
 int rm_rf(const char *path);
+/* rm -rf every entry of dir named "<prefix><pid>-..." whose process is
+ * gone: what a SIGKILLed owner left.  Returns how many. */
+int rm_dead_owner(const char *dir, const char *prefix);
 
 /* Spawning: argv only, never a shell.  fds: stdin/stdout/stderr for the
  * child (-1 = inherit, -2 = /dev/null).  cwd: chdir before exec (NULL =

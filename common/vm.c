@@ -530,33 +530,6 @@ vm_destroy(struct vm *v, long long grace_ms)
 	return 0;
 }
 
-static int
-drop_stale_tmp(const char *run)
-{
-	DIR *d;
-	struct dirent *e;
-	char p[PATH_MAX], *end;
-	long pid;
-	int n = 0;
-
-	d = opendir(run);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, ".tmp-", 5))
-			continue;
-		pid = strtol(e->d_name + 5, &end, 10);
-		if (end == e->d_name + 5 || *end != '-' || pid <= 0)
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (path_join(p, sizeof p, run, e->d_name) == 0 && rm_rf(p) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 int
 vm_drop_dead(const struct store *s)
 {
@@ -579,7 +552,7 @@ vm_drop_dead(const struct store *s)
 	}
 	free(v);
 	if (store_sub(s, "run", run, sizeof run) == 0)
-		dropped += drop_stale_tmp(run);
+		dropped += rm_dead_owner(run, ".tmp-");
 	return dropped;
 }
 
@@ -590,5 +563,5 @@ vm_drop_stale_tmp(const struct store *s)
 
 	if (store_sub(s, "run", run, sizeof run) < 0)
 		return -1;
-	return drop_stale_tmp(run);
+	return rm_dead_owner(run, ".tmp-");
 }

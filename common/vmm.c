@@ -332,7 +332,8 @@ fc_binary_version_cached(const char *firecracker, const char *cache_dir, char *o
 	if (fc_binary_version(firecracker, out, n) < 0)
 		return -1;
 	/* best effort: a read-only store just runs --version every time */
-	if (fmt(key + kl, sizeof key - kl, "%s\n", out) == 0)
+	if (fmt(key + kl, sizeof key - kl, "%s\n", out) == 0 &&
+	    (mkdir(cache_dir, 0755) == 0 || errno == EEXIST))
 		write_file_atomic(path, key, strlen(key), 0644);
 	return 0;
 }

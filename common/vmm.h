@@ -76,9 +76,9 @@ int unix_path_fit(const char *path, char *out, size_t n, int *dirfd);
 
 /* Run `firecracker --version` and put its version ("1.16.1") into out. */
 int fc_binary_version(const char *firecracker, char *out, size_t n);
-/* The same, remembered in cache_dir/fcver-<dev>-<ino> under the binary's
- * size, mtime and ctime, so a restore does not run it every time (NULL
- * cache_dir: no cache). */
+/* The same, remembered in cache_dir/fcver-<dev>-<ino> (the dir is made
+ * when missing) under the binary's size, mtime and ctime, so a restore
+ * does not run it every time (NULL cache_dir: no cache). */
 int fc_binary_version_cached(const char *firecracker, const char *cache_dir,
     char *out, size_t n);
 /* Can a binary of version bin load a snapshot written by version snap?
