@@ -117,7 +117,7 @@ creds_parse_time(const char *s, time_t *t)
 	return 0;
 }
 
-/* 0 when s is a sane value: ak [A-Za-z0-9], else printable without blanks. */
+/* 0 when s is a sane value: ak [A-Za-z0-9], else no control characters. */
 static int
 value_ok(const char *s, size_t max, int ak)
 {
@@ -128,7 +128,7 @@ value_ok(const char *s, size_t max, int ak)
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ak ? !((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9')) : ch <= ' ' || ch >= 0x7f)
+		    (ch >= '0' && ch <= '9')) : ch < ' ' || ch == 0x7f)
 			return -1;
 	}
 	return 0;

@@ -16,9 +16,9 @@
  * ones still have more than CREDS_GRACE_S to live, a warning is printed
  * and the old ones are used (again tried after 30 s); else it is an error.
  *
- * Everything a service or a process hands back is checked: key ids of
- * [A-Za-z0-9], secrets and tokens of printable ASCII without blanks, with
- * bounded lengths; an Expiration that does not parse or lies in the past
+ * Everything a service, a process or a file hands back is checked: key
+ * ids of [A-Za-z0-9], secrets and tokens without control characters, all
+ * of bounded length; an Expiration that does not parse or lies in the past
  * is refused.
  */
 #ifndef FCSNAP_CREDS_H

@@ -282,10 +282,11 @@ sign(struct s3 *c, const struct s3_req *r, const char *path, const char *hash,
     const char *date, struct sigv4_header *h, size_t *nh, struct sigv4_out *so)
 {
 	struct sigv4_req sr = { r->method, path, r->query, r->nquery, h, 0, hash, 0 };
-	struct sigv4_cred cred = { c->conf->access_key, c->conf->secret_key,
-	    c->conf->session_token };
+	struct sigv4_cred cred;
 	size_t n = 0, i;
 
+	if (creds_current(c->conf->creds, &cred) < 0)   /* refreshed when expiring */
+		return -1;
 	h[n++] = (struct sigv4_header){ "host", c->host };
 	h[n++] = (struct sigv4_header){ "x-amz-content-sha256", hash };
 	h[n++] = (struct sigv4_header){ "x-amz-date", date };

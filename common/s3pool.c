@@ -276,7 +276,7 @@ static void
 http_error(struct s3 *c, int st, const char *code, const char *msg,
     const char *what, char *out, size_t n)
 {
-	const char *ak = c->conf->access_key;
+	const char *ak = c->conf->creds->access_key;
 
 	if (!code)
 		code = st == 404 ? "NoSuchKey" : NULL;

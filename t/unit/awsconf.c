@@ -14,13 +14,18 @@ clear_env(void)
 {
 	static const char *vars[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
 	    "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-	    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CA_BUNDLE" };
+	    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL_STS",
+	    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+	    "AWS_ROLE_SESSION_NAME", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+	    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT" };
 	size_t i;
 
 	for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		unsetenv(vars[i]);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", crfile, 1);
 	setenv("AWS_CONFIG_FILE", cfgfile, 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	unlink(crfile);
 	unlink(cfgfile);
 }
@@ -57,8 +62,12 @@ main(void)
 	snprintf(cfgfile, sizeof cfgfile, "%s/config", dir);
 
 	clear_env();
-	fails_with(NULL, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
-	    "or configure ~/.aws/credentials", "nothing configured: the documented one-line error");
+	fails_with(NULL, "no AWS credentials: tried the environment (AWS_ACCESS_KEY_ID), web "
+	    "identity (AWS_WEB_IDENTITY_TOKEN_FILE), profile 'default' (", "nothing configured: "
+	    "the error names what was tried");
+	fails_with(NULL, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), not EC2 "
+	    "instance metadata (AWS_EC2_METADATA_DISABLED); set AWS_ACCESS_KEY_ID/"
+	    "AWS_SECRET_ACCESS_KEY or configure ~/.aws/credentials", "... and the fix");
 
 	setenv("AWS_ACCESS_KEY_ID", "AKENV", 1);
 	fails_with(NULL, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
@@ -68,13 +77,13 @@ main(void)
 	setenv("AWS_SESSION_TOKEN", "tokenv", 1);
 	put(crfile, "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = skfile\n");
 	if (ok(awsconf_load(&c, NULL) == 0, "environment credentials load")) {
-		is_str(c.access_key, "AKENV", "environment key wins over the credentials file");
-		is_str(c.secret_key, "skenv", "environment secret");
-		is_str(c.session_token, "tokenv", "AWS_SESSION_TOKEN is the session token");
+		is_str(c.creds->access_key, "AKENV", "environment key wins over the credentials file");
+		is_str(c.creds->secret_key, "skenv", "environment secret");
+		is_str(c.creds->session_token, "tokenv", "AWS_SESSION_TOKEN is the session token");
 		is_str(c.region, "us-east-1", "region defaults to us-east-1");
 		ok(c.endpoint == NULL, "no endpoint: AWS itself");
 		is_str(c.addressing, "auto", "addressing defaults to auto");
-		is_str(c.cred_source, "environment", "source named");
+		is_str(c.creds->source, "environment", "source named");
 		awsconf_free(&c);
 	}
 
@@ -83,10 +92,10 @@ main(void)
 	    "aws_secret_access_key = skfile  \r\naws_session_token = tok\r\n"
 	    "[dev]\naws_access_key_id = AKDEV\naws_secret_access_key = skdev\n");
 	if (ok(awsconf_load(&c, NULL) == 0, "credentials file [default] loads")) {
-		is_str(c.access_key, "AKFILE", "key from [default] (CRLF, comments, no blanks)");
-		is_str(c.secret_key, "skfile", "secret trimmed");
-		is_str(c.session_token, "tok", "aws_session_token read");
-		ok(strstr(c.cred_source, "credentials [default]") != NULL, "source names file and section");
+		is_str(c.creds->access_key, "AKFILE", "key from [default] (CRLF, comments, no blanks)");
+		is_str(c.creds->secret_key, "skfile", "secret trimmed");
+		is_str(c.creds->session_token, "tok", "aws_session_token read");
+		ok(strstr(c.creds->source, "credentials [default]") != NULL, "source names file and section");
 		awsconf_free(&c);
 	}
 
@@ -98,7 +107,7 @@ main(void)
 	setenv("AWS_PROFILE", "dev", 1);
 	if (ok(awsconf_load(&c, NULL) == 0, "AWS_PROFILE=dev loads")) {
 		is_str(c.profile, "dev", "profile from AWS_PROFILE");
-		is_str(c.access_key, "AKDEV", "credentials from [dev]");
+		is_str(c.creds->access_key, "AKDEV", "credentials from [dev]");
 		is_str(c.region, "eu-west-1", "region from [profile dev] (blanks in header folded)");
 		is_str(c.endpoint, "http://nested:2", "nested s3 endpoint_url wins over endpoint_url");
 		is_str(c.addressing, "path", "nested s3 addressing_style");
@@ -128,7 +137,7 @@ main(void)
 	unsetenv("AWS_CA_BUNDLE");
 
 	if (ok(awsconf_load(&c, "cfgonly") == 0, "profile argument with credentials only in config")) {
-		is_str(c.access_key, "AKCFG", "credentials from [profile cfgonly] in the config file");
+		is_str(c.creds->access_key, "AKCFG", "credentials from [profile cfgonly] in the config file");
 		is_str(c.profile, "cfgonly", "argument beats AWS_PROFILE");
 		awsconf_free(&c);
 	}
