@@ -762,18 +762,20 @@ sts_endpoint(struct chain *ch)
 	    !strncmp(r, "cn-", 3) ? ".cn" : "");
 }
 
-/* The SDKs' chain: environment keys, web identity from the environment,
- * the profile, container credentials, EC2 instance metadata. */
+/* The SDKs' chain: environment keys (not for a profile named by the
+ * caller, as with the CLI's --profile), web identity from the
+ * environment, the profile, container credentials, EC2 instance metadata. */
 static int
-chain(struct chain *ch, struct creds **out)
+chain(struct chain *ch, int skip_env, struct creds **out)
 {
 	const char *wf = env("AWS_WEB_IDENTITY_TOKEN_FILE"), *ra = env("AWS_ROLE_ARN");
 	struct creds *im;
 	int r, off;
 
-	if ((r = env_creds(out)) != 0)
+	if (!skip_env && (r = env_creds(out)) != 0)
 		return r;
-	tried(ch, "", "the environment (AWS_ACCESS_KEY_ID)");
+	if (!skip_env)
+		tried(ch, "", "the environment (AWS_ACCESS_KEY_ID)");
 	if (wf && ra)
 		return webid_creds(ch, ra, wf, env("AWS_ROLE_SESSION_NAME"), NULL, out);
 	if (wf || ra)
@@ -827,7 +829,7 @@ load(struct awsconf *c, const char *profile, struct ini *cr, struct ini *cfg)
 	ch.cfg = cfg;
 	if (sts_endpoint(&ch) < 0)
 		return -1;
-	r = chain(&ch, &c->creds);
+	r = chain(&ch, profile != NULL, &c->creds);
 	if (r == 0)
 		fail("no AWS credentials: tried %s; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
 		    "or configure ~/.aws/credentials", sb_ok(&ch.tried) == 0 ? ch.tried.s : "");

@@ -4,7 +4,8 @@
  *   profile      the argument, else $AWS_PROFILE, else "default"
  *   credentials  the AWS SDKs' chain, first found wins (creds.h keeps
  *                them fresh):
- *     1. $AWS_ACCESS_KEY_ID + $AWS_SECRET_ACCESS_KEY (+ $AWS_SESSION_TOKEN)
+ *     1. $AWS_ACCESS_KEY_ID + $AWS_SECRET_ACCESS_KEY (+ $AWS_SESSION_TOKEN),
+ *        unless the caller names the profile (like the CLI's --profile)
  *     2. web identity: $AWS_WEB_IDENTITY_TOKEN_FILE + $AWS_ROLE_ARN
  *        (+ $AWS_ROLE_SESSION_NAME): STS AssumeRoleWithWebIdentity
  *     3. the profile, its settings from [profile] of the shared

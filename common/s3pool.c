@@ -963,7 +963,7 @@ static char **
 curl_env(void)
 {
 	static const char *drop[] = { "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
-	    "AWS_SECURITY_TOKEN=", "AWS_ACCESS_KEY_ID=" };
+	    "AWS_SECURITY_TOKEN=", "AWS_ACCESS_KEY_ID=", "AWS_CONTAINER_AUTHORIZATION_TOKEN=" };
 	static char **env;
 	extern char **environ;
 	size_t n = 0, i, j, k = 0;

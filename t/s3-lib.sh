@@ -105,3 +105,33 @@ s3_manifest_chunk() {
 		sed "s/.*\"name\":\"$3\"[^[]*\[\([^]]*\)\].*/\1/" | tr ',' '\n' |
 		sed -n "$(($4 + 1))p" | tr -d '"'
 }
+
+# aws_fake NAME [aws-fake.py options]: start t/aws-fake.py (fake EC2
+# metadata, container credentials and STS services) handing out the S3
+# server's key pair; sets NAME_URL (http://127.0.0.1:PORT) and logs its
+# requests to $TRASH/NAME.log. Source pair for signed AssumeRole calls:
+# FAKE_SRC_AK / FAKE_SRC_SK (exported here). Stopped at exit.
+FAKE_SRC_AK=AKIASOURCE$$
+FAKE_SRC_SK=source/secret+$$=
+export FAKE_SRC_AK FAKE_SRC_SK
+aws_fake() {
+	_n=$1
+	shift
+	: >"$TRASH/$_n.log"
+	env -u FCSNAP_TEST_TAG FAKE_AK="$AWS_ACCESS_KEY_ID" FAKE_SK="$AWS_SECRET_ACCESS_KEY" \
+		python3 "$FCSNAP_SRC/t/aws-fake.py" --log "$TRASH/$_n.log" "$@" \
+		>"$TRASH/$_n.out" 2>"$TRASH/$_n.err" </dev/null &
+	eval "${_n}_PID=$!"
+	at_exit "kill $!"
+	_i=0
+	until grep -q '^port ' "$TRASH/$_n.out" 2>/dev/null; do
+		if [ $_i -ge 300 ]; then
+			echo "aws-fake.py did not start:" >&2
+			cat "$TRASH/$_n.err" >&2
+			exit 1
+		fi
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+	eval "${_n}_URL=http://127.0.0.1:$(sed -n 's/^port //p' "$TRASH/$_n.out")"
+}
