@@ -41,7 +41,7 @@ test_expect_success 'no such bucket' '
 test_expect_success 'no credentials at all gives the documented message' '
 	expect_code 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY s3-cli head "$B/f" &&
 	one_line_err &&
-	grep_err "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or configure ~/.aws/credentials"
+	grep_err "no AWS credentials: tried the environment .*; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or configure ~/.aws/credentials"
 '
 
 test_expect_success 'credentials from ~/.aws/credentials work' '
