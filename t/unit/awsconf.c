@@ -163,6 +163,84 @@ main(void)
 	    "an SSO profile is named as unsupported, with the workaround");
 
 	clear_env();
+	put(crfile, "[default]\naws_access_key_id = AK\naws_secret_access_key = sk\n");
+	put(cfgfile, "[default]\nservices = local\nendpoint_url = http://global:1\n"
+	    "[services local]\ns3 =\n  endpoint_url = http://svc:2\n"
+	    "sts =\n  endpoint_url = http://sts:3\n");
+	if (ok(awsconf_load(&c, NULL) == 0, "a profile with services = NAME loads")) {
+		is_str(c.endpoint, "http://svc:2", "[services NAME] s3 endpoint_url beats the "
+		    "profile's endpoint_url");
+		awsconf_free(&c);
+	}
+	setenv("AWS_ENDPOINT_URL", "http://envall:3", 1);
+	if (ok(awsconf_load(&c, NULL) == 0, "services with AWS_ENDPOINT_URL loads")) {
+		is_str(c.endpoint, "http://envall:3", "AWS_ENDPOINT_URL beats [services NAME]");
+		awsconf_free(&c);
+	}
+	setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+	if (ok(awsconf_load(&c, NULL) == 0, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS loads")) {
+		ok(c.endpoint == NULL, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: AWS itself");
+		awsconf_free(&c);
+	}
+	setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "maybe", 1);
+	fails_with(NULL, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS 'maybe': want true or false",
+	    "a non-boolean ignore setting is refused");
+	unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+	unsetenv("AWS_ENDPOINT_URL");
+	put(cfgfile, "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://g:1\n");
+	if (ok(awsconf_load(&c, NULL) == 0, "ignore_configured_endpoint_urls loads")) {
+		ok(c.endpoint == NULL, "ignore_configured_endpoint_urls = true: AWS itself");
+		awsconf_free(&c);
+	}
+	put(cfgfile, "[default]\nservices = nowhere\n");
+	fails_with(NULL, "has services = nowhere, but", "services naming a missing section "
+	    "is an error, not a silent fall back to AWS");
+
+	put(crfile, "");
+	put(cfgfile, "[profile r]\nrole_arn = arn:aws:iam::1:role/x\n");
+	fails_with("r", "has role_arn but no source_profile, credential_source or "
+	    "web_identity_token_file", "role_arn alone is named");
+	put(cfgfile, "[profile r]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = s\n"
+	    "credential_source = Environment\n[profile s]\n");
+	fails_with("r", "has both source_profile and credential_source", "both sources refused");
+	put(cfgfile, "[profile r]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = Vault\n");
+	fails_with("r", "credential_source 'Vault' is not Environment, Ec2InstanceMetadata or "
+	    "EcsContainer", "an unknown credential_source is named");
+	put(cfgfile, "[profile r]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = none\n");
+	fails_with("r", "source_profile 'none' of AWS profile 'r' is in neither",
+	    "a missing source_profile is named");
+	put(cfgfile, "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+	    "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n");
+	fails_with("a", "name each other as source_profile", "a source_profile loop is refused");
+	put(cfgfile, "[profile r]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = r\n");
+	fails_with("r", "source_profile 'r' of AWS profile 'r' has no credentials",
+	    "a profile that is its own source needs static keys");
+	put(cfgfile, "[profile r]\nrole_arn = arn:aws:iam::1:role/x\n"
+	    "credential_source = Environment\n");
+	fails_with("r", "credential_source = Environment, but AWS_ACCESS_KEY_ID",
+	    "credential_source = Environment without keys");
+	setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent", 1);
+	fails_with(NULL, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not",
+	    "half of the web identity pair is refused by name");
+	unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	setenv("AWS_ACCESS_KEY_ID", "AKENV", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "skenv", 1);
+	put(cfgfile, "[profile p]\naws_access_key_id = AKP\naws_secret_access_key = skp\n");
+	if (ok(awsconf_load(&c, "p") == 0, "a profile named by the caller loads")) {
+		is_str(c.creds->access_key, "AKP", "a profile named by the caller beats the "
+		    "environment (the CLI's --profile)");
+		awsconf_free(&c);
+	}
+	setenv("AWS_PROFILE", "p", 1);
+	if (ok(awsconf_load(&c, NULL) == 0, "AWS_PROFILE with environment keys loads")) {
+		is_str(c.creds->access_key, "AKENV", "with AWS_PROFILE the environment keys win");
+		awsconf_free(&c);
+	}
+	setenv("AWS_SECRET_ACCESS_KEY", "sk\nenv", 1);
+	fails_with(NULL, "environment: bad secret access key", "a control character in a "
+	    "secret is refused");
+
+	clear_env();
 	rmdir(dir);
 	return done_testing();
 }
