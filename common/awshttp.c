@@ -1,29 +1,21 @@
 /* awshttp: see awshttp.h. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "awshttp.h"
+#include "curlcfg.h"
 #include "runcap.h"
 #include "util.h"
 
-/* A curl-config string: "..." with \ and " escaped; a control character
- * would end the line (header injection) and is refused. */
 static int
 quoted(struct strbuf *b, const char *opt, const char *s)
 {
-	sb_addf(b, "%s = \"", opt);
-	for (; *s; s++) {
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return fail("control character in an HTTP request field (%s)", opt);
-		if (*s == '"' || *s == '\\')
-			sb_addc(b, '\\');
-		sb_addc(b, *s);
-	}
-	sb_adds(b, "\"\n");
+	sb_addf(b, "%s = ", opt);
+	if (curlcfg_quote(b, s) < 0)
+		return fail("%s (%s)", errmsg(), opt);
+	sb_addc(b, '\n');
 	return 0;
 }
 
@@ -74,38 +66,6 @@ curl_env(void)
 	return env;
 }
 
-static void
-new_token(char out[40])
-{
-	unsigned char r[12];
-	size_t i;
-
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		int64_t t = now_ns() ^ getpid();
-		memcpy(r, &t, 8);
-		memcpy(r + 8, &t, 4);
-	}
-	memcpy(out, "~aws~", 5);
-	for (i = 0; i < sizeof r; i++)
-		snprintf(out + 5 + 2 * i, 3, "%02x", r[i]);
-}
-
-static int
-config_fd(const struct strbuf *cfg)
-{
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail_errno("pipe");
-	if (write_all(p[1], cfg->s, cfg->len) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return fail_errno("writing curl config");
-	}
-	close(p[1]);
-	return p[0];
-}
-
 /* "curl: (7) Failed to connect ..." -> "Failed to connect ..." */
 static const char *
 curl_said(struct strbuf *err)
@@ -146,7 +106,7 @@ awshttp_do(const struct awshttp_req *r, struct awshttp_res *res)
 {
 	struct strbuf cfg = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
 	const char *name = getenv("FCSNAP_CURL");
-	char curl[4096], fdarg[32], token[40], **env = NULL;
+	char curl[4096], fdarg[32], token[48], **env = NULL;
 	char *argv[] = { curl, "-q", "-K", fdarg, NULL };
 	struct runcap rc = { argv, NULL, -1, 0, 0 };
 	int code, rv = -1;
@@ -154,8 +114,8 @@ awshttp_do(const struct awshttp_req *r, struct awshttp_res *res)
 	memset(res, 0, sizeof *res);
 	if (find_exe(name && *name ? name : "curl", curl, sizeof curl) < 0)
 		return fail("%s: curl not found: install curl or set FCSNAP_CURL", r->url);
-	new_token(token);
-	if (config(r, token, &cfg) < 0 || (rc.keep_fd = config_fd(&cfg)) < 0)
+	curlcfg_token(token, sizeof token, "~aws~");
+	if (config(r, token, &cfg) < 0 || (rc.keep_fd = curlcfg_pipe(&cfg)) < 0)
 		goto out;
 	if (!(env = curl_env())) {
 		fail("out of memory");
