@@ -349,6 +349,9 @@ settings(struct awsconf *c, const struct ini *cfg)
 
 	v = first(env("AWS_REGION"), env("AWS_DEFAULT_REGION"));
 	v = first(v, ini_get(cfg, p, 1, NULL, "region", NULL));
+	/* it becomes part of host names (s3.REGION.amazonaws.com) */
+	if (v && (!*v || strlen(v) > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v)))
+		return fail("AWS region '%s' is not a region name (like us-east-1)", v);
 	if (set(&c->region, v ? v : "us-east-1") < 0)
 		return -1;
 	if (endpoint_for(cfg, p, "s3", "AWS_ENDPOINT_URL_S3", &v) < 0 || set(&c->endpoint, v) < 0)

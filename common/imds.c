@@ -5,6 +5,7 @@
 
 #include "awshttp.h"
 #include "imds.h"
+#include "json.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -121,6 +122,23 @@ role_name(struct imds *m, char out[ROLE_MAX + 1])
 	return 0;
 }
 
+/* The answer's "Code", when there is one, must be "Success". */
+static int
+code_ok(const char *what, const struct awshttp_res *res)
+{
+	struct json_tok t[64];
+	char code[64];
+	int nt = json_parse(res->body, res->len, t, (int)ARRAY_LEN(t), NULL), i;
+
+	if (nt < 1 || t[0].type != JSON_OBJECT || (i = json_get(res->body, t, 0, "Code")) < 0)
+		return 0;
+	if (json_str(res->body, t, i, code, sizeof code) < 0)
+		return fail("%s: bad \"Code\"", what);
+	if (strcmp(code, "Success"))
+		return fail("%s: the service says \"%s\"", what, code);
+	return 0;
+}
+
 static int
 fetch_once(struct imds *m)
 {
@@ -139,7 +157,7 @@ fetch_once(struct imds *m)
 	sb_free(&p);
 	if (r < 0)
 		return -1;
-	r = creds_set_json(m->c, what, res.body, res.len);
+	r = code_ok(what, &res) < 0 ? -1 : creds_set_json(m->c, what, res.body, res.len);
 	memset(res.body, 0, res.len);
 	awshttp_res_free(&res);
 	if (r == 0) {

@@ -25,6 +25,8 @@ aws_fake SOON --expire 120
 aws_fake BAD --garbage
 aws_fake ECS --ecs-auth "Bearer pod-token"
 aws_fake STS --webid-token "jwt.token.sig"
+aws_fake STALE --token-uses 1
+aws_fake STSSOON --webid-token "jwt.token.sig" --expire 120
 
 test_expect_success 'EC2 instance role via IMDSv2: token PUT, then the role and its credentials' '
 	imds "$IMDS_URL" s3-cli cat "$B/f" | cmp - f &&
@@ -42,6 +44,11 @@ test_expect_success 'a token PUT refused with 403 falls back to IMDSv1' '
 test_expect_success 'no IMDSv1 fallback with AWS_EC2_METADATA_V1_DISABLED' '
 	AWS_EC2_METADATA_V1_DISABLED=true expect_code 1 imds "$IMDS1_URL" s3-cli cat "$B/f" &&
 	one_line_err && grep_err "IMDSv1 is disabled \(AWS_EC2_METADATA_V1_DISABLED\)"
+'
+
+test_expect_success 'a token that went stale (401) is replaced once' '
+	imds "$STALE_URL" s3-cli cat "$B/f" | cmp - f &&
+	[ "$(count "^PUT /latest/api/token" STALE)" = 2 ]
 '
 
 test_expect_success 'a control character in the metadata answer is refused' '
@@ -95,6 +102,12 @@ test_expect_success 'container credentials: an http URL to another host gets no 
 	one_line_err && grep_err "must be a loopback address, 169.254.170.2 or 169.254.170.23" &&
 	expect_code 1 nokeys AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=x s3-cli cat "$B/f" &&
 	one_line_err && grep_err "does not start with ./."
+'
+
+test_expect_success 'container credentials: RELATIVE_URI goes to 169.254.170.2' '
+	expect_code 1 nokeys AWS_METADATA_SERVICE_TIMEOUT=1 \
+		AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/abc s3-cli cat "$B/f" &&
+	one_line_err && grep_err "container credentials:? http://169.254.170.2/v2/credentials/abc: "
 '
 
 test_expect_success 'container credentials before instance metadata' '
@@ -223,6 +236,22 @@ s3 =
 	nokeys env -u AWS_ENDPOINT_URL fc-snap-push rolesnap "$R/webid" &&
 	nokeys env -u AWS_ENDPOINT_URL fc-snap-pull --as webcopy rolesnap "$R/webid" &&
 	cmp "$SD/rolesnap/mem" "$SD/webcopy/mem"
+'
+
+test_expect_success 'STS credentials about to expire are renewed during a push (token file read again)' '
+	cfg "" && : >STSSOON.log &&
+	nokeys AWS_WEB_IDENTITY_TOKEN_FILE="$TRASH/webid" AWS_ROLE_ARN=arn:aws:iam::1:role/w \
+		AWS_ENDPOINT_URL_STS="$STSSOON_URL" fc-snap-push rolesnap "$R/stssoon" &&
+	[ "$(count AssumeRoleWithWebIdentity STSSOON)" -ge 3 ] &&
+	cfg "[default]
+role_arn = arn:aws:iam::1:role/r
+source_profile = base
+[profile base]
+aws_access_key_id = $FAKE_SRC_AK
+aws_secret_access_key = $FAKE_SRC_SK" && : >STSSOON.log &&
+	nokeys AWS_ENDPOINT_URL_STS="$STSSOON_URL" fc-snap-pull --as stscopy rolesnap "$R/stssoon" &&
+	cmp "$SD/rolesnap/mem" "$SD/stscopy/mem" &&
+	[ "$(count "AssumeRole$" STSSOON)" -ge 3 ]
 '
 
 test_expect_success 'a wrong web identity token: STS error code and message' '

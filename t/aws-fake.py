@@ -7,7 +7,8 @@ here, following their documented protocols, on 127.0.0.1:
                                       (1..21600), else 400; answers a token
     GET  /latest/meta-data/iam/security-credentials/[ROLE]
                                       needs a valid X-aws-ec2-metadata-token,
-                                      else 401 (with --imds-v1: the PUT is
+                                      else 401; with --token-uses N a token
+                                      is good for N GETs (with --imds-v1: the PUT is
                                       refused with 403 and GETs need no token)
   Container credentials (ECS / EKS Pod Identity)
     GET  /ecs/creds                   with --ecs-auth T: Authorization must be T
@@ -36,7 +37,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 opts = {"log": None, "imds_v1": False, "ecs_auth": None, "webid_token": None,
-        "expire": 3600, "role": "fcsnap-role", "garbage": False}
+        "expire": 3600, "role": "fcsnap-role", "garbage": False, "token_uses": 0}
 args = sys.argv[1:]
 while args:
     a = args.pop(0)
@@ -54,13 +55,15 @@ while args:
         opts["role"] = args.pop(0)
     elif a == "--garbage":
         opts["garbage"] = True
+    elif a == "--token-uses":
+        opts["token_uses"] = int(args.pop(0))
     else:
         sys.exit("aws-fake.py: unknown argument " + a)
 
 AK = os.environ["FAKE_AK"]
 SK = os.environ["FAKE_SK"]
 lock = threading.Lock()
-state = {"n": 0, "tokens": set()}
+state = {"n": 0, "tokens": {}}
 
 
 def log(line):
@@ -136,7 +139,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(400, "")
         tok = "imds-%d-%s" % (len(state["tokens"]), os.urandom(8).hex())
         with lock:
-            state["tokens"].add(tok)
+            state["tokens"][tok] = 0
         self.send(200, tok)
 
     def do_GET(self):
@@ -145,8 +148,13 @@ class H(BaseHTTPRequestHandler):
         log("GET %s%s" % (self.path, " token" if tok else ""))
         p = self.path
         if p.startswith("/latest/"):
-            if not opts["imds_v1"] and tok not in state["tokens"]:
-                return self.send(401, "")
+            if not opts["imds_v1"]:
+                with lock:
+                    uses = state["tokens"].get(tok)
+                    if uses is not None:
+                        state["tokens"][tok] = uses + 1
+                if uses is None or (opts["token_uses"] and uses >= opts["token_uses"]):
+                    return self.send(401, "")
             base = "/latest/meta-data/iam/security-credentials/"
             if p == base:
                 return self.send(200, opts["role"] + "\n")

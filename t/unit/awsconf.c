@@ -236,6 +236,10 @@ main(void)
 		is_str(c.creds->access_key, "AKENV", "with AWS_PROFILE the environment keys win");
 		awsconf_free(&c);
 	}
+	setenv("AWS_REGION", "evil.example/x", 1);
+	fails_with(NULL, "AWS region 'evil.example/x' is not a region name",
+	    "a region that would change the host name is refused");
+	unsetenv("AWS_REGION");
 	setenv("AWS_SECRET_ACCESS_KEY", "sk\nenv", 1);
 	fails_with(NULL, "environment: bad secret access key", "a control character in a "
 	    "secret is refused");
