@@ -22,7 +22,8 @@
 #include "manifest.h"
 #include "meta.h"
 #include "push.h"
-#include "s3.h"
+#include "s3obj.h"
+#include "s3pool.h"
 #include "util.h"
 
 struct have {                   /* an object the bucket has under chunks/ */
