@@ -4,8 +4,10 @@
  *
  *   1. Stage the tree in a temp dir beside the output (.OUT.stage.XXXXXX):
  *      from o->dir copied with hard links where possible (owners and device
- *      nodes only as root), else from a tar stream on fd 0, plain or gzip
- *      (gzip through `gzip -dc`; other compressions refused by name).
+ *      nodes only as root: as non-root device nodes are skipped with a
+ *      warning), else from a tar stream on fd 0, plain or gzip (through
+ *      `gzip -dc`; xz, zstd and bzip2 are refused with the command to
+ *      decompress).
  *      Every path inside the image is resolved as the guest would
  *      (openat2 RESOLVE_IN_ROOT), so a hostile tree's symlinks cannot
  *      reach out of the staging dir.
@@ -18,8 +20,8 @@
  *      content does not fit the given size).
  *   4. `mkfs.ext4 -d STAGE` into a temp image beside the output
  *      (.OUT.tmp.XXXXXX); as non-root in a user namespace where we are
- *      root, then what the staged files could not carry (other owners,
- *      device nodes) applied with `debugfs -w`.
+ *      root, then what the staged files of a tar could not carry (other
+ *      owners, device nodes) applied with `debugfs -w`.
  *   5. fsync, mode 0644, rename onto o->out.
  * Nothing half-made is left on any failure: the stage dir and the temp
  * image are removed before rootfs_build returns.
