@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curlcfg.h"
 #include "s3.h"
 #include "strbuf.h"
 #include "util.h"
@@ -236,23 +237,6 @@ raw_path(const struct s3 *c, const char *key)
 	return sb_finish(&b);
 }
 
-/* A curl-config string: "..." with \ and " escaped. Control characters
- * would end the line (header injection): refused. */
-static int
-cq(struct strbuf *b, const char *s)
-{
-	sb_addc(b, '"');
-	for (; *s; s++) {
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return fail("control character in an S3 request field");
-		if (*s == '"' || *s == '\\')
-			sb_addc(b, '\\');
-		sb_addc(b, *s);
-	}
-	sb_addc(b, '"');
-	return 0;
-}
-
 static int
 cfg_header(struct strbuf *b, const char *name, const char *value)
 {
@@ -263,7 +247,7 @@ cfg_header(struct strbuf *b, const char *name, const char *value)
 	if (sb_ok(&h) < 0)
 		return -1;
 	sb_adds(b, "header = ");
-	r = cq(b, h.s);
+	r = curlcfg_quote(b, h.s);
 	sb_addc(b, '\n');
 	sb_free(&h);
 	return r;
@@ -379,7 +363,7 @@ s3_curl_config(struct s3 *c, const struct s3_req *r, int body_fd, const char *to
 	if (sb_ok(&url) < 0)
 		goto out;
 	sb_adds(&b, "url = ");
-	bad |= cq(&b, url.s);
+	bad |= curlcfg_quote(&b, url.s);
 	sb_addc(&b, '\n');
 	for (i = 0; i < nh && !bad; i++)
 		bad |= cfg_header(&b, h[i].name, h[i].value);
@@ -394,7 +378,7 @@ s3_curl_config(struct s3 *c, const struct s3_req *r, int body_fd, const char *to
 	cfg_options(c, &b, r, body_fd, token);
 	if (c->conf->ca_bundle) {
 		sb_adds(&b, "cacert = ");
-		bad |= cq(&b, c->conf->ca_bundle);
+		bad |= curlcfg_quote(&b, c->conf->ca_bundle);
 		sb_addc(&b, '\n');
 	}
 out:

@@ -27,12 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "curlcfg.h"
 #include "s3pool.h"
 #include "strbuf.h"
 #include "util.h"
@@ -43,7 +43,6 @@
 #define CURL_ERR_MAX 4096
 #define BATCH_MAX 16
 #define BATCH_BYTES (64LL << 20)
-#define CFG_PIPE (1 << 20)              /* a batch's config must fit */
 #define TOKEN_LEN 40                    /* "~fcsnap~" + 32 hex */
 #define SCAN_KEEP (1 << 20)             /* scan mode: hold at most this */
 
@@ -983,22 +982,6 @@ curl_env(void)
 	return env;
 }
 
-static void
-new_token(char out[TOKEN_LEN + 1])
-{
-	unsigned char r[16];
-	size_t i;
-
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		uint64_t a = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32), b = a * 0x9e3779b97f4a7c15ULL;
-		memcpy(r, &a, 8);
-		memcpy(r + 8, &b, 8);
-	}
-	memcpy(out, "~fcsnap~", 8);
-	for (i = 0; i < sizeof r; i++)
-		snprintf(out + 8 + 2 * i, 3, "%02x", r[i]);
-}
-
 /* Before a spawn: x's body pipe (read end returned, inheritable) and its
  * part of the config. */
 static int
@@ -1041,34 +1024,13 @@ xfer_prepare(struct s3_pool *p, struct proc *pr, struct xfer *x, struct strbuf *
 }
 
 static int
-config_pipe(struct strbuf *cfg)
-{
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail_errno("pipe");
-	if (cfg->len > 60000 && fcntl(p[1], F_SETPIPE_SZ, CFG_PIPE) < (int)cfg->len) {
-		close(p[0]);
-		close(p[1]);
-		return fail("curl config too large for a pipe");
-	}
-	if (write_all(p[1], cfg->s, cfg->len) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return fail_errno("writing curl config");
-	}
-	close(p[1]);
-	return p[0];
-}
-
-static int
 proc_spawn(struct s3_pool *p, struct proc *pr, const int *rfds, struct strbuf *cfg)
 {
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, cfd, i;
 	char fdarg[32], *argv[5];
 
-	cfd = config_pipe(cfg);
+	cfd = curlcfg_pipe(cfg);
 	if (cfd < 0)
 		return -1;
 	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
@@ -1181,7 +1143,7 @@ proc_start(struct s3_pool *p, struct proc *pr, int want)
 
 	memset(pr, 0, sizeof *pr);
 	pr->outfd = pr->errfd = -1;
-	new_token(pr->token);
+	curlcfg_token(pr->token, sizeof pr->token, "~fcsnap~");
 	while (pr->nq < want && (x = next_queued(p))) {
 		long long b = xfer_bytes(x);
 
