@@ -74,14 +74,23 @@ times(void)
 	ok(creds_parse_time("", &t) < 0, "empty is refused");
 }
 
+/* out = the ISO 8601 time secs from now; returns that time. */
+static time_t
+iso_in(char out[32], long secs)
+{
+	time_t t = time(NULL) + secs;
+
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	return t;
+}
+
 static void
 json(void)
 {
 	struct creds *c = creds_new(CREDS_STATIC, "test");
 	char js[512], exp[32];
-	time_t later = time(NULL) + 3600;
+	time_t later = iso_in(exp, 3600);
 
-	strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&later));
 	snprintf(js, sizeof js, "{\"Code\":\"Success\",\"AccessKeyId\":\"ASIA1\","
 	    "\"SecretAccessKey\":\"s/+=\",\"Token\":\"t\\u0031\",\"Expiration\":\"%s\"}", exp);
 	if (ok(creds_set_json(c, "x", js, strlen(js)) == 0, "IMDS-shaped JSON")) {
@@ -117,9 +126,8 @@ sts(void)
 {
 	struct creds *c = creds_new(CREDS_ASSUME_ROLE, "test");
 	char x[1024], exp[32];
-	time_t later = time(NULL) + 900;
+	time_t later = iso_in(exp, 900);
 
-	strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&later));
 	snprintf(x, sizeof x, "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/"
 	    "2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><Arn>a</Arn></AssumedRoleUser>"
 	    "<Credentials><AccessKeyId>ASIA9</AccessKeyId><SecretAccessKey>s&amp;amp;k"
@@ -182,30 +190,26 @@ refresh(void)
 	struct creds *c = creds_new(CREDS_PROCESS, "credential_process of AWS profile 't'");
 	struct sigv4_cred sc;
 	char line[256], exp[32];
-	time_t soon = time(NULL) + 100;
 
 	/* a process whose keys expire in 100 s: creds_current fetches again */
-	strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+	iso_in(exp, 100);
 	snprintf(line, sizeof line, "/bin/echo '{\"Version\":1,\"AccessKeyId\":\"NEW\","
 	    "\"SecretAccessKey\":\"s\"}'");
 	c->cmd = strdup(line);
 	creds_set(c, "t", "OLD", "s", NULL, exp);
 	ok(creds_current(c, &sc) == 0 && !strcmp(sc.access_key, "NEW") && c->expires == 0,
 	    "keys within CREDS_REFRESH_S of expiry are fetched again before use");
-	soon = time(NULL) + 3600;
-	strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+	iso_in(exp, 3600);
 	creds_set(c, "t", "OLD", "s", NULL, exp);
 	ok(creds_current(c, &sc) == 0 && !strcmp(sc.access_key, "OLD"),
 	    "keys with an hour left are used as they are");
-	soon = time(NULL) + 200;
-	strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+	iso_in(exp, 200);
 	creds_set(c, "t", "OLD", "s", NULL, exp);
 	free(c->cmd);
 	c->cmd = strdup("/bin/false");
 	ok(creds_current(c, &sc) == 0 && !strcmp(sc.access_key, "OLD") && c->retry_after > 0,
 	    "a failed refresh with 200 s left keeps the old keys (and waits before trying again)");
-	soon = time(NULL) + 30;
-	strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+	iso_in(exp, 30);
 	creds_set(c, "t", "OLD", "s", NULL, exp);
 	c->retry_after = 0;
 	ok(creds_current(c, &sc) < 0 && strstr(errmsg(), "cannot refresh the AWS credentials"),
