@@ -362,6 +362,14 @@ settings(struct awsconf *c, const struct ini *cfg)
 		    cfg->path, p, v);
 	if (set(&c->addressing, v ? v : "auto") < 0)
 		return -1;
+	v = first(env("AWS_MAX_ATTEMPTS"), ini_get(cfg, p, 1, NULL, "max_attempts", NULL));
+	if (v) {
+		long long n;
+		if (parse_long(v, 1, 100, &n, env("AWS_MAX_ATTEMPTS") ? "AWS_MAX_ATTEMPTS" :
+		    "max_attempts") < 0)
+			return -1;
+		c->max_attempts = (int)n;
+	}
 	v = first(env("AWS_CA_BUNDLE"), ini_get(cfg, p, 1, NULL, "ca_bundle", NULL));
 	return set(&c->ca_bundle, v);
 }

@@ -46,6 +46,8 @@
  *   addressing   config "s3 =" sub-section "addressing_style"
  *                (auto | path | virtual), else auto
  *   ca_bundle    $AWS_CA_BUNDLE, config "ca_bundle", else none
+ *   max_attempts $AWS_MAX_ATTEMPTS, config "max_attempts" (1..100: the
+ *                first try and the retries), else not set
  *
  * INI files: "[section]" headers, "key = value" lines, '#' or ';' comment
  * lines, and nested sub-sections: "s3 =" followed by indented "key = value"
@@ -64,6 +66,7 @@ struct awsconf {
 	char *endpoint;         /* NULL: AWS */
 	char *addressing;       /* "auto", "path" or "virtual" */
 	char *ca_bundle;        /* NULL: curl's default */
+	int max_attempts;       /* 0: not set */
 };
 
 /* Load settings for profile (NULL = $AWS_PROFILE or "default") and fetch

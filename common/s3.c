@@ -179,6 +179,8 @@ s3_open(struct s3 *c, const struct awsconf *conf, const char *bucket, const stru
 	memset(c, 0, sizeof *c);
 	c->conf = conf;
 	c->o = o ? *o : def;
+	if (c->o.retries < 0)
+		c->o.retries = conf->max_attempts > 0 ? conf->max_attempts - 1 : 5;
 	if (!bucket_ok(bucket, strlen(bucket)))
 		return fail("bad bucket name '%s'", bucket);
 	if (!(c->bucket = strdup(bucket)))

@@ -143,7 +143,7 @@ static int
 transient_curl(int e)
 {
 	switch (e) {
-	case 7: case 16: case 18: case 28: case 52: case 55: case 56: case 92:
+	case 7: case 16: case 18: case 28: case 52: case 55: case 56: case 65: case 92:
 		return 1;
 	}
 	return 0;
@@ -263,8 +263,10 @@ curl_error(struct s3 *c, struct strbuf *cerr, int e, const char *what, char *out
 		    c->conf->ca_bundle ? c->conf->ca_bundle : "(default)");
 	else if (e == 35)
 		msgf(out, n, "%s: TLS handshake with %s failed: %s", what, host, said);
-	else if (e == 52 || e == 56 || e == 55)
-		msgf(out, n, "%s: connection to %s was reset: %s", what, host, said);
+	else if (e == 52 || e == 56 || e == 55 || e == 18)
+		msgf(out, n, "%s: the connection to %s was lost (%s)", what, host, said);
+	else if (e == 65)       /* curl wanted to resend a body it reads from a pipe */
+		msgf(out, n, "%s: the connection to %s was lost while sending", what, host);
 	else if (e >= 128)
 		msgf(out, n, "%s: curl was killed by signal %d", what, e - 128);
 	else
@@ -1102,14 +1104,23 @@ static void
 finish_xfer(struct s3_pool *p, struct xfer *x, int e, struct strbuf *cerr)
 {
 	int retry = classify(p->c, x, e, cerr);
+	struct s3_result *res = x->r->res;
+	long long wait;
+	size_t l;
 
 	body_close(x);
 	x->pr = NULL;
-	if (retry && x->r->res->attempts <= p->c->o.retries) {
+	if (retry && res->attempts <= p->c->o.retries) {
+		wait = backoff(p->c, res->attempts, &p->seed);
+		warnmsg("%s; retry %d of %d in %lld.%01lld s", res->err, res->attempts,
+		    p->c->o.retries, wait / 1000, wait % 1000 / 100);
 		x->state = XF_WAIT;
-		x->restart_at = now_ms() + backoff(p->c, x->r->res->attempts, &p->seed);
+		x->restart_at = now_ms() + wait;
 		return;
 	}
+	if (retry && res->attempts > 1 && (l = strlen(res->err)) < sizeof res->err)
+		msgf(res->err + l, sizeof res->err - l, "; gave up after %d attempts",
+		    res->attempts);
 	x->state = XF_DONE;
 }
 
