@@ -47,7 +47,7 @@
 #include "restore.h"
 #include "store.h"
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 #include "vmm.h"
 
 #define EX_FAIL         125

@@ -25,7 +25,7 @@
 #include "meta.h"
 #include "store.h"
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 #include "vmm.h"
 
 #define DEF_BOOT_ARGS   "console=ttyS0 reboot=k panic=1 pci=off"

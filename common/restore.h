@@ -40,7 +40,7 @@
 
 #include "meta.h"
 #include "store.h"
-#include "vm.h"
+#include "runreg.h"
 #include "vmm.h"
 
 struct restore_opts {

@@ -1,5 +1,5 @@
 /* vm: see vm.h. */
-#include "vm.h"
+#include "runreg.h"
 #include "json.h"
 #include "util.h"
 
