@@ -48,7 +48,7 @@
 #include "store.h"
 #include "util.h"
 #include "runreg.h"
-#include "vmm.h"
+#include "fcproc.h"
 
 #define EX_FAIL         125
 #define EX_TIMEOUT      124

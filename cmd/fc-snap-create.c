@@ -26,7 +26,7 @@
 #include "store.h"
 #include "util.h"
 #include "runreg.h"
-#include "vmm.h"
+#include "fcproc.h"
 
 #define DEF_BOOT_ARGS   "console=ttyS0 reboot=k panic=1 pci=off"
 #define MEM_MIN         128

@@ -3,7 +3,7 @@
 #include "sha256.h"
 #include "tar.h"
 #include "util.h"
-#include "vmm.h"
+#include "fcproc.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -41,7 +41,7 @@
 #include "meta.h"
 #include "store.h"
 #include "runreg.h"
-#include "vmm.h"
+#include "fcproc.h"
 
 struct restore_opts {
 	const char *name;               /* the snapshot */
