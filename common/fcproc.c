@@ -1,4 +1,4 @@
-/* vmm: see vmm.h. */
+/* fcproc: see fcproc.h. */
 #include "fcproc.h"
 #include "util.h"
 

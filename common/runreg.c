@@ -1,4 +1,4 @@
-/* vm: see vm.h. */
+/* runreg: see runreg.h. */
 #include "runreg.h"
 #include "json.h"
 #include "util.h"
