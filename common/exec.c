@@ -349,6 +349,8 @@ print_json(const struct pump *s, const char *status, int code)
 	jw_free(&w);
 }
 
+/* ---- the run ---- */
+
 static int
 fail_code(const struct pump *s)
 {
