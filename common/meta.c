@@ -267,6 +267,19 @@ field(struct rd *r, int obj, const char *k, enum json_type ty, int required)
 	return i;
 }
 
+/* UTF-8 (so it is written back as read), without control characters
+ * unless ctl (an argument may hold a newline; a name or a path may not). */
+static int
+text_ok(const char *s, int ctl)
+{
+	const char *p;
+
+	for (p = s; !ctl && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return json_utf8(s, strlen(s));
+}
+
 static int
 get_str(struct rd *r, int obj, const char *k, char *out, size_t n, int required)
 {
@@ -274,7 +287,7 @@ get_str(struct rd *r, int obj, const char *k, char *out, size_t n, int required)
 
 	if (i < 0)
 		return (i == -1 && !required) ? 0 : -1;
-	if (json_str(r->js, r->t, i, out, n) < 0)
+	if (json_str(r->js, r->t, i, out, n) < 0 || !text_ok(out, 0))
 		return bad("meta.json is damaged: \"%s\" is too long or badly encoded", k);
 	return 0;
 }
@@ -307,7 +320,7 @@ get_argv(struct rd *r, int obj, const char *k, char **v, int *n)
 	for (j = 0; j < r->t[i].size; j++) {
 		e = json_index(r->t, i, j);
 		if (e < 0 || r->t[e].type != JSON_STRING ||
-		    json_str(r->js, r->t, e, buf, sizeof buf) < 0)
+		    json_str(r->js, r->t, e, buf, sizeof buf) < 0 || !text_ok(buf, 1))
 			return bad("meta.json is damaged: \"%s\" should hold strings", k);
 		v[*n] = strdup(buf);
 		if (!v[*n])
