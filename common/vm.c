@@ -200,8 +200,8 @@ jstr(const char *js, const struct json_tok *t, int obj, const char *k, char *out
 {
 	int i = json_get(js, t, obj, k);
 
-	if (i < 0 || json_str(js, t, i, out, n) < 0)
-		return fail("\"%s\" is missing, not a string, or too long", k);
+	if (i < 0 || json_str(js, t, i, out, n) < 0 || !json_utf8(out, strlen(out)))
+		return fail("\"%s\" is missing, not a UTF-8 string, or too long", k);
 	return 0;
 }
 
