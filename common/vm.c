@@ -260,9 +260,9 @@ vm_load(const struct store *s, const char *id, struct vm *v)
 		return fail("no VM with id %s (see fc-ps)", id);
 	if (path_join(p, sizeof p, v->dir, "vm.json") < 0)
 		return -1;
-	js = read_file(p, 64 * 1024, &len);
+	js = read_file_trusted(AT_FDCWD, p, 64 * 1024, &len);
 	if (!js)
-		return fail("VM %s: vm.json is damaged: %s", id, errmsg());
+		return fail("VM %s: vm.json is damaged: it %s", id, errmsg());
 	rc = parse_vm(js, len, v);
 	free(js);
 	if (rc < 0)

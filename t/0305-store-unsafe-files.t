@@ -76,6 +76,13 @@ test_expect_success 'a file of another size than meta.json says is damaged' '
 	grep_out "^short +damaged: mem has 100 bytes, meta.json says 1048576$"
 '
 
+test_expect_success 'a vm.json that is a fifo: fc-ps does not hang and lists the VM damaged' '
+	mkdir -p "$FCSNAP_DIR/run/vmfifo" && mkfifo "$FCSNAP_DIR/run/vmfifo/vm.json" &&
+	expect_code 0 bounded fc-ps &&
+	grep_out "^vmfifo .*damaged +VM vmfifo: vm.json is damaged: it is a fifo, not a regular file" &&
+	rm -rf "$FCSNAP_DIR/run/vmfifo"
+'
+
 test_expect_success 'fc-snap-push refuses a snapshot with a symlinked file' '
 	AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b AWS_ENDPOINT_URL=http://127.0.0.1:9 \
 	expect_code 1 bounded fc-snap-push memlink s3://b/p && one_line_err &&
