@@ -6,8 +6,8 @@
  *   snapshots/.tmp-<name>-XXXXXX/   a snapshot being written, or an old one
  *                                    being removed (only by the lock holder)
  *   locks/<name>.lock                flock(2) per snapshot name (never removed)
- *   run/<vm-id>/                     a restored VM (see vm.h)
- *   cache/fcver-<dev>-<ino>          a firecracker binary's version (vmm.h)
+ *   run/<vm-id>/                     a restored VM (see runreg.h)
+ *   cache/fcver-<dev>-<ino>          a firecracker binary's version (fcproc.h)
  * Trust (the ssh rule for key files): store_init resolves the root to its
  * real path and refuses ("store X is not safe: D is owned by uid N; ..." /
  * "D is writable by everyone (chmod go-w D)" / "D is a symbolic link") a

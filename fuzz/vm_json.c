@@ -13,7 +13,7 @@
 
 #include "store.h"
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 #include "fuzzfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
