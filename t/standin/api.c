@@ -605,6 +605,7 @@ patch_vm(struct reply *r, struct body *b)
 		standin_die_point("pause");
 		guest_pause();
 		S.state = ST_PAUSED;
+		vsock_state_changed();
 	} else {
 		S.state = ST_RUNNING;
 		guest_resume();
@@ -644,6 +645,7 @@ snapshot_create(struct reply *r, struct body *b)
 		return;
 	}
 	S.snapshotted = 1;
+	vsock_queue_reset();
 	ok(r);
 }
 
@@ -764,9 +766,11 @@ snapshot_load(struct reply *r, struct body *b)
 	S.started = 1;
 	S.loaded = 1;
 	S.state = ST_PAUSED;
+	vsock_queue_reset();
 	if (body_bool(b->js, b->t, 0, "resume_vm", 0)) {
 		S.state = ST_RUNNING;
 		guest_resume();
+		vsock_state_changed();
 	}
 	ok(r);
 }
