@@ -15,11 +15,13 @@
  * connection that exists at that moment.  Here: a snapshot create or load
  * queues the reset; a resume schedules it FCSTANDIN_VSOCK_RESET_MS later
  * (default: random, 0 to 300 ms; a pause before then postpones it to the
- * next resume).  Until then a CONNECT the guest listens for is answered
- * "OK" (Firecracker's muxer does that as soon as the guest kernel accepts)
- * but no byte crosses the bridge, as the guest's user space is not reached
- * before its kernel handles the event; at the reset every connection is
- * closed.  Connections made after it are bridged as usual.
+ * next resume).  Until then a CONNECT is answered "OK" (the snapshotted
+ * guest kernel accepts it for the listener it had; the stand-in's guest
+ * process, restarted by a load, may not listen yet, so every port is
+ * taken to have one) but no byte crosses the bridge, as the guest's user
+ * space is not reached before its kernel handles the event; at the reset
+ * every connection is closed.  Connections made after it are bridged as
+ * usual.
  */
 #include "standin.h"
 
@@ -181,16 +183,17 @@ do_connect(struct vconn *c)
 
 	if (S.state == ST_PAUSED) {
 		c->held = 1;
+		vlog("vsock: CONNECT %lu waits for the VM to resume", c->port);
 		return 0;
 	}
 	c->held = 0;
-	if (guest_connect(c) < 0)
-		return -1;
 	if (S.reset_at) {
 		n = snprintf(ok, sizeof ok, "OK %llu\n", next_hostport++);
 		c->doomed = 1;
 		return write_all(c->hfd, ok, (size_t)n);
 	}
+	if (guest_connect(c) < 0)
+		return -1;
 	c->h2g.buf = malloc(BUFSZ);
 	c->g2h.buf = malloc(BUFSZ);
 	if (!c->h2g.buf || !c->g2h.buf)
@@ -300,7 +303,8 @@ vsock_pollfds(struct pollfd *p, int max)
 		c = vc[i];
 		if (!c->bridged) {
 			p[n].fd = c->hfd;
-			p[n].events = c->doomed ? POLLRDHUP : c->held ? 0 : POLLIN;
+			/* doomed: only a full close (POLLHUP), not the host's SHUT_WR */
+			p[n].events = c->doomed ? POLLHUP : c->held ? 0 : POLLIN;
 			n++;
 			continue;
 		}
@@ -344,7 +348,7 @@ vsock_events(struct pollfd *p, int n)
 		c = vc[i];
 		re = revents_of(p, n, c->hfd);
 		if (!c->bridged) {
-			if ((c->held || c->doomed) && (re & (POLLRDHUP | POLLHUP | POLLERR))) {
+			if ((c->held || c->doomed) && (re & (POLLHUP | POLLERR))) {
 				vc_free(i--);
 				continue;
 			}
@@ -397,8 +401,8 @@ vsock_timers(int64_t now)
 		return;
 	S.reset_pending = 0;
 	S.reset_at = 0;
-	vsock_reset();
 	vlog("vsock: the guest processed the transport reset: %d connection(s) closed", n);
+	vsock_reset();
 }
 
 void
@@ -412,7 +416,10 @@ vsock_state_changed(void)
 		return;
 	}
 	if (S.reset_pending && !S.reset_at) {
-		S.reset_at = now + reset_delay();  /* monotonic ms: never 0 */
+		long long d = reset_delay();
+
+		vlog("vsock: the guest processes the transport reset in %lld ms", d);
+		S.reset_at = now + d;           /* monotonic ms: never 0 */
 		vsock_timers(now);
 	}
 	for (i = 0; i < nvc; i++)
