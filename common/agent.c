@@ -309,9 +309,12 @@ agent_connect(const char *uds_path, uint32_t port, int timeout_ms)
 			return fd;
 		close(fd);
 		left = deadline - now_ms();
-		if (!closed || left <= 0)
-			return fail("vsock port %u via %s: %s%s", port, uds_path, errmsg(),
-			    closed ? " before the agent's handshake, every time within the timeout" : "");
+		if (!closed)
+			return fail("vsock port %u via %s: %s", port, uds_path, errmsg());
+		if (left <= 0)
+			return fail("vsock port %u via %s: the guest closed all %d connections before "
+			    "the agent's handshake within %.1f s: is fc-agent listening on that port?",
+			    port, uds_path, tries, timeout_ms / 1000.0);
 		sleep_ms(backoff < left ? backoff : left);
 		backoff = backoff * 2 > CLOSED_BACKOFF_MAX_MS ? CLOSED_BACKOFF_MAX_MS : backoff * 2;
 	}
