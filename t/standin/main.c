@@ -7,10 +7,12 @@
  * v1.7.0 for FCSTANDIN_VERSION 1.7.x and older) on the Unix socket, with
  * Firecracker's status codes and {"fault_message": ...} bodies, and keeps
  * its state machine: a request real Firecracker refuses is refused the same
- * way.  Paths (api socket, kernel, drives, uds_path, snapshot files) are
+ * way.  As FCSTANDIN_VERSION 1.3.x and older it words the faults that
+ * release words differently as real v1.3.3 does (api.c v13()).  Paths (api socket, kernel, drives, uds_path, snapshot files) are
  * resolved against the working directory, like Firecracker.  Like
  * Firecracker it leaves its socket files behind when it exits, refuses to
- * start when the API socket exists, and exits after a failed snapshot load.
+ * start when the API socket exists, and exits after a failed snapshot load
+ * (refusing connections from the moment it answers it).
  *
  * Flags accepted like firecracker: --api-sock P, --id ID, --log-path P,
  * --level L, --show-level, --show-log-origin, --module M, --metrics-path P,
