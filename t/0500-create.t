@@ -21,11 +21,12 @@ test_expect_success 'memory and state files are mode 0600' '
 '
 
 test_expect_success 'firecracker writes the memory file whole; the published one has holes for its zero pages' '
+	# lifecycle.sh: FCSTANDIN_DIRTY_PCT=1, about 2.6 MiB of 256 are data
 	d=$(snapdir py) &&
 	test "$(stat -c %s "$d/mem")" = $((256 * 1048576)) &&
 	used=$(($(stat -c %b "$d/mem") * 512)) &&
-	[ $used -lt $((40 * 1048576)) ] &&
-	[ $used -gt $((10 * 1048576)) ]
+	[ $used -lt $((16 * 1048576)) ] &&
+	[ $used -gt 0 ]
 '
 
 test_expect_success 'the snapshot disk is a copy of the rootfs; the original is untouched' '
