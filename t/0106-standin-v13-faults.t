@@ -8,6 +8,12 @@
 
 unset FCSTANDIN_AGENT FCSTANDIN_FAIL FCSTANDIN_DIE FCSTANDIN_DELAY_MS FCSTANDIN_VERSION
 
+# Bodies naming files that do not exist.
+missing_kernel() { echo '{"kernel_image_path":"/nonexistent-kernel"}'; }
+missing_drive() {
+	echo '{"drive_id":"rootfs","path_on_host":"/nonexistent.ext4","is_root_device":true,"is_read_only":false}'
+}
+
 test_expect_success 'setup: a 1.3.3 snapshot' '
 	FCSTANDIN_VERSION=1.3.3 si_start s && si_boot s 8 && si_snapshot s && si_kill s
 '
@@ -20,12 +26,12 @@ test_expect_success '1.3.3: InstanceStart without a kernel' '
 
 test_expect_success '1.3.3: boot-source with a missing kernel' '
 	expect_fault a "^\\{\"fault_message\":\"The kernel file cannot be opened: No such file or directory \\(os error 2\\)\"\\}$" \
-		PUT /boot-source "{\"kernel_image_path\":\"/nonexistent-kernel\"}"
+		PUT /boot-source "$(missing_kernel)"
 '
 
 test_expect_success '1.3.3: a drive with a missing file' '
 	expect_fault a "^\\{\"fault_message\":\"Invalid block device path: /nonexistent.ext4\"\\}$" \
-		PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/nonexistent.ext4\",\"is_root_device\":true,\"is_read_only\":false}"
+		PUT /drives/rootfs "$(missing_drive)"
 '
 
 test_expect_success 'every version: a body that is not JSON, as serde_json says it' '
@@ -68,9 +74,9 @@ test_expect_success '1.16: the same faults keep their 1.16 texts' '
 	expect_fault e "^\\{\"fault_message\":\"Start microvm error: Cannot start microvm without kernel configuration\\.\"\\}$" \
 		PUT /actions "{\"action_type\":\"InstanceStart\"}" &&
 	expect_fault e "^\\{\"fault_message\":\"Boot source error: The kernel file cannot be opened" \
-		PUT /boot-source "{\"kernel_image_path\":\"/nonexistent-kernel\"}" &&
+		PUT /boot-source "$(missing_kernel)" &&
 	expect_fault e "Drive config error: .*/nonexistent.ext4" \
-		PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/nonexistent.ext4\",\"is_root_device\":true,\"is_read_only\":false}" &&
+		PUT /drives/rootfs "$(missing_drive)" &&
 	si_kill e
 '
 

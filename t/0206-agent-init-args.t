@@ -12,34 +12,9 @@ test_expect_success 'not process 1, an unknown argument or option is a usage err
 	grep_err "bad option .--bogus."
 '
 
-if ! unshare --fork --pid --mount --uts true 2>/dev/null; then
-	test_skip 'fc-agent as PID 1 with boot words' 'unshare(1) with PID/mount/UTS namespaces not available here'
-	test_done
-	exit 0
-fi
-
-# The socket dir must not be under a path the agent mounts over in its
-# namespace (/tmp, /dev, /proc, /sys): the checkout itself may be in /tmp.
-G=
-for base in /var/tmp "$FCSNAP_BUILD" /run /root; do
-	real=$(cd "$base" 2>/dev/null && pwd -P) || continue
-	case "$real/" in /tmp/*|/dev/*|/proc/*|/sys/*) continue ;; esac
-	G=$(mktemp -d "$real/fcg.XXXXXX" 2>/dev/null) && break
-done
-if [ -z "$G" ]; then
-	test_skip 'fc-agent as PID 1 with boot words' 'no writable directory outside /tmp, /dev, /proc, /sys'
-	test_done
-	exit 0
-fi
-at_exit "rm -rf '$G'"
-FCSNAP_TEST_TAG=agent-$FCSNAP_TEST_TAG unshare --fork --pid --mount --uts \
-	fc-agent --unix-dir "$G" noxsave nopku --bogus -p notaport --help --version nosmap \
-	</dev/null >"$TRASH/agent.log" 2>&1 &
-UNSHARE=$!
-S=$G/10789
-wait_for test -S "$S"
-AGENT=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null | tr -d " ")
-at_exit "kill -9 $AGENT"
+. "$FCSNAP_SRC/t/init-lib.sh"
+init_dir 'fc-agent as PID 1 with boot words'
+init_start noxsave nopku --bogus -p notaport --help --version nosmap
 
 test_expect_success 'as process 1 it runs and serves sessions on the default port' '
 	agent-cli "$S" exec -- cat /proc/1/comm >out &&
