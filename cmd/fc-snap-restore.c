@@ -40,7 +40,7 @@ usage(FILE *f)
 "  -f, --firecracker FILE    firecracker binary (default $FCSNAP_FIRECRACKER,\n"
 "                            else firecracker in PATH, else\n"
 "                            STORE/bin/firecracker)\n"
-"  -F, --firecracker-arg ARG extra firecracker argument, repeatable (also\n"
+"  -F, --firecracker-arg ARG extra firecracker argument, repeatable (after\n"
 "                            $FCSNAP_FIRECRACKER_ARGS, space-separated); of\n"
 "                            those the snapshot recorded only harmless ones\n"
 "                            are used (fcsnap-security(7))\n"

@@ -1,7 +1,7 @@
 /* fcargs: the firecracker arguments of a restore (fcsnap-security(7)).
  *
  * The host decides how firecracker runs.  A restore passes the host's
- * arguments (fc-snap-restore -F, then $FCSNAP_FIRECRACKER_ARGS) and, of
+ * arguments ($FCSNAP_FIRECRACKER_ARGS, then fc-snap-restore -F) and, of
  * those recorded in the snapshot's meta.json when it was made, only the
  * ones on a fixed allow-list of harmless options that change no file,
  * sandbox or privilege of the host:

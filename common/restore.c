@@ -166,11 +166,13 @@ static int
 args_policy(struct restore *r, const struct restore_opts *o)
 {
 	char *host[FCARGS_MAX];
-	int n = o->nfc_args < FCARGS_MAX ? o->nfc_args : FCARGS_MAX;
+	int n = split_args_env(getenv("FCSNAP_FIRECRACKER_ARGS"), host, 0, FCARGS_MAX);
 
-	if (n > 0)
-		memcpy(host, o->fc_args, (size_t)n * sizeof *host);
-	n = split_args_env(getenv("FCSNAP_FIRECRACKER_ARGS"), host, n, FCARGS_MAX);
+	if (n + o->nfc_args > FCARGS_MAX)
+		return fail("more than %d firecracker arguments", FCARGS_MAX);
+	if (o->nfc_args > 0)
+		memcpy(host + n, o->fc_args, (size_t)o->nfc_args * sizeof *host);
+	n += o->nfc_args;
 	if (fcargs_restore(r->m.fc_args, r->m.nfc_args, host, n, &r->fc_args) < 0)
 		return fail("snapshot %s: %s", o->name, errmsg());
 	if (r->fc_args.dropped[0])

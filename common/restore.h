@@ -53,8 +53,8 @@ struct restore_opts {
 	int no_hello;                   /* skip the agent hello */
 	const char *remote;             /* pull a missing snapshot from this
 					 * s3:// URL (NULL: $FCSNAP_REMOTE) */
-	char *const *fc_args;           /* host firecracker arguments (-F); with
-					 * $FCSNAP_FIRECRACKER_ARGS and the
+	char *const *fc_args;           /* host firecracker arguments (-F),
+					 * after $FCSNAP_FIRECRACKER_ARGS and the
 					 * harmless recorded ones (fcargs.h) */
 	int nfc_args;
 };

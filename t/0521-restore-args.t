@@ -42,7 +42,7 @@ test_expect_success 'what the host gives itself is used, and not reported as dro
 	set_args py "\"--no-seccomp\",\"--level\",\"Info\"" &&
 	FCSNAP_FIRECRACKER_ARGS="--no-seccomp" expect_code 0 fc-snap-restore -F --level -F Warning py &&
 	id=$(cat out) && [ ! -s err ] &&
-	cmdline "$id" | grep -q -- "--api-sock .*api.sock --level Warning --no-seccomp $" &&
+	cmdline "$id" | grep -q -- "--api-sock .*api.sock --no-seccomp --level Warning $" &&
 	kill_vm "$id"
 '
 

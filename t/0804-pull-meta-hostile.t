@@ -47,7 +47,7 @@ test_expect_success 'the restore of the pulled snapshot gets no firecracker argu
 test_expect_success 'the host decides: FCSNAP_FIRECRACKER_ARGS and -F reach firecracker' '
 	FCSNAP_FIRECRACKER_ARGS="--no-seccomp" expect_code 0 fc-snap-restore -F --show-level py &&
 	id=$(cat out) && [ ! -s err ] &&
-	cmdline "$id" | grep -q -- "--show-level --no-seccomp" &&
+	cmdline "$id" | grep -q -- "--no-seccomp --show-level" &&
 	kill_vm "$id" && test_no_strays && no_run_dirs
 '
 
