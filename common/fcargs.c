@@ -105,15 +105,19 @@ fcargs_restore(char *const *rec, int nrec, char *const *host, int nhost,
 void
 fcargs_join(char *const *v, int n, char *out, size_t len)
 {
-	size_t used = 0, l;
+	size_t used = 0, l, room;
 	int i;
 
-	if (!len)
+	if (len < 5) {
+		if (len)
+			out[0] = 0;
 		return;
+	}
 	out[0] = 0;
 	for (i = 0; i < n; i++) {
-		l = strlen(v[i]);
-		if (used + (i > 0) + l + 4 > len) {
+		l = (i > 0) + strlen(v[i]);
+		room = i + 1 < n ? 5 : 1;       /* " ..." and the NUL, or the NUL */
+		if (used + l + room > len) {
 			snprintf(out + used, len - used, "%s...", i > 0 ? " " : "");
 			return;
 		}
