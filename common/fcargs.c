@@ -102,6 +102,15 @@ fcargs_restore(char *const *rec, int nrec, char *const *host, int nhost,
 	return 0;
 }
 
+/* s into out, each byte that is not printable ASCII as '?': the words may
+ * come from a bucket and go to a terminal. */
+static void
+shown(char *out, const char *s)
+{
+	for (; *s; s++)
+		*out++ = *s >= 0x20 && *s < 0x7f ? *s : '?';
+}
+
 void
 fcargs_join(char *const *v, int n, char *out, size_t len)
 {
@@ -121,6 +130,10 @@ fcargs_join(char *const *v, int n, char *out, size_t len)
 			snprintf(out + used, len - used, "%s...", i > 0 ? " " : "");
 			return;
 		}
-		used += (size_t)snprintf(out + used, len - used, "%s%s", i > 0 ? " " : "", v[i]);
+		if (i > 0)
+			out[used++] = ' ';
+		shown(out + used, v[i]);
+		used += l - (i > 0);
 	}
+	out[used] = 0;
 }

@@ -24,7 +24,8 @@
 struct fcargs {
 	char *v[FCARGS_MAX];    /* pointers into rec and host */
 	int n;
-	char dropped[1024];     /* the recorded words not used ("": none) */
+	char dropped[1024];     /* the recorded words not used ("": none),
+				 * as fcargs_join shows them */
 };
 
 /* Fill fa from the recorded and the host arguments.  0, or -1 when
@@ -34,7 +35,8 @@ int fcargs_restore(char *const *rec, int nrec, char *const *host, int nhost,
 /* Is the option (and value) at rec[i] on the allow-list?  The number of
  * words it takes (1 or 2), or 0. */
 int fcargs_harmless(char *const *v, int n, int i);
-/* v[0..n) joined by spaces into out (cut with "..." when too long). */
+/* v[0..n) joined by spaces into out (cut with "..." when too long), each
+ * byte that is not printable ASCII shown as '?'. */
 void fcargs_join(char *const *v, int n, char *out, size_t len);
 
 #endif

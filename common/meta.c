@@ -434,7 +434,8 @@ meta_read(const char *dir, struct meta *m)
 
 /* Taking the data of a meta.json that came from a bucket. */
 
-/* s is non-empty and made of [A-Za-z0-9] and the bytes of extra. */
+/* s is non-empty and made of [A-Za-z0-9] and the bytes of extra.  (The
+ * messages do not quote a bad value: it may hold terminal escapes.) */
 static int
 plain(const char *s, const char *extra)
 {
@@ -457,14 +458,14 @@ meta_take_data(const struct meta *in, struct meta *out)
 	meta_init(out);
 	reason[0] = 0;
 	if (meta_parse_time(in->created_at, &ms) < 0)
-		return bad("meta.json is damaged: created_at '%.40s' is not a UTC time "
-		    "like 2026-11-24T23:20:48Z", in->created_at);
+		return bad("meta.json is damaged: created_at is not a UTC time like "
+		    "2026-11-24T23:20:48Z");
 	if (!plain(in->fc_version, ".-+_"))
-		return bad("meta.json is damaged: firecracker_version '%.40s' is not "
-		    "a version like 1.16.1", in->fc_version);
+		return bad("meta.json is damaged: firecracker_version is not a version "
+		    "like 1.16.1");
 	if (!plain(in->cpu_vendor, " .-_"))
-		return bad("meta.json is damaged: cpu_vendor '%.40s' is not a CPU vendor "
-		    "like GenuineIntel", in->cpu_vendor);
+		return bad("meta.json is damaged: cpu_vendor is not a CPU vendor like "
+		    "GenuineIntel");
 	memcpy(out->name, in->name, sizeof out->name);
 	memcpy(out->created_at, in->created_at, sizeof out->created_at);
 	memcpy(out->fc_version, in->fc_version, sizeof out->fc_version);

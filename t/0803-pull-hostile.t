@@ -98,7 +98,7 @@ test_expect_success 'meta.json strings must be what they claim' '
 	sed "s/\"cpu_vendor\":\"[^\"]*\"/\"cpu_vendor\":\"x\\\\u001b[2J\"/" meta >meta6 &&
 	grep -q "x.u001b" meta6 && evil e6 man meta6 &&
 	expect_code 1 fc-snap-pull e6 "$R" &&
-	one_line_err && grep_err "cpu_vendor .* is not a CPU vendor" &&
+	one_line_err && grep_err "meta.json is damaged: cpu_vendor is not a CPU vendor" &&
 	nothing_pulled e6
 '
 

@@ -46,5 +46,12 @@ main(void)
 	ok(fcargs_restore(rec, 2, many, FCARGS_MAX, &fa) < 0, "too many arguments: %s", errmsg());
 	fcargs_join(many, FCARGS_MAX, buf, sizeof buf);
 	ok(strlen(buf) < sizeof buf && strstr(buf, "...") != NULL, "join cuts with ...: %s", buf);
+	{
+		char *esc[] = { "--log-path", "/x\033[2J\n" };
+
+		ok(fcargs_restore(esc, 2, NULL, 0, &fa) == 0 &&
+		    !strcmp(fa.dropped, "--log-path /x?[2J?"),
+		    "control bytes are shown as ?: %s", fa.dropped);
+	}
 	return done_testing();
 }
