@@ -102,6 +102,15 @@ test_expect_success 'meta.json strings must be what they claim' '
 	nothing_pulled e6
 '
 
+test_expect_success 'fc-snap-ls --remote shows only checked data: bad strings as damaged' '
+	fc-snap-ls --remote "$R" e6 >tab &&
+	grep -Eq "^e6 +damaged: meta.json is damaged: cpu_vendor is not a CPU vendor" tab &&
+	! grep -q "$(printf "\033")" tab &&
+	sed "s|\"kernel\":\"[^\"]*\"|\"kernel\":\"/etc/shadow\"|" meta >meta8 && evil e8 man meta8 &&
+	fc-snap-ls --json --remote "$R" e8 >js &&
+	grep -q "\"name\":\"e8\"" js && ! grep -q shadow js
+'
+
 free=$(df -B1 --output=avail "$FCSNAP_DIR" | tail -1)
 if [ "$free" -lt $((TIB + 4194304)) ]; then
 test_expect_success 'a snapshot larger than the free space is refused before any download' '
