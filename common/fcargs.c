@@ -97,8 +97,8 @@ fcargs_restore(char *const *rec, int nrec, char *const *host, int nhost,
 	fcargs_join(drop, nd, fa->dropped, sizeof fa->dropped);
 	if (fa->n + nhost > FCARGS_MAX)
 		return fail("more than %d firecracker arguments", FCARGS_MAX);
-	memcpy(fa->v + fa->n, host, (size_t)nhost * sizeof *host);
-	fa->n += nhost;
+	for (i = 0; i < nhost; i++)
+		fa->v[fa->n++] = host[i];
 	return 0;
 }
 
