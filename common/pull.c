@@ -5,6 +5,7 @@
 #include "fcargs.h"
 #include "manifest.h"
 #include "meta.h"
+#include "s3pool.h"
 #include "util.h"
 
 #include <errno.h>
