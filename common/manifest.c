@@ -265,6 +265,17 @@ one_object(struct manifest *m)
 	return r;
 }
 
+/* Only printable ASCII: a bucket's text never reaches a terminal raw, and
+ * it is written back byte for byte. */
+static int
+printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
 int
 manifest_parse(const char *js, size_t len, struct manifest *m)
 {
@@ -305,7 +316,8 @@ manifest_parse(const char *js, size_t len, struct manifest *m)
 		goto out;
 	}
 	i = json_get(js, t, 0, "created_at");
-	if (i >= 0 && json_str(js, t, i, m->created_at, sizeof m->created_at) < 0) {
+	if (i >= 0 && (json_str(js, t, i, m->created_at, sizeof m->created_at) < 0 ||
+	    !printable(m->created_at))) {
 		bad(m, "bad created_at");
 		goto out;
 	}

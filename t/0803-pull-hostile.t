@@ -98,13 +98,19 @@ test_expect_success 'meta.json strings must be what they claim' '
 	sed "s/\"cpu_vendor\":\"[^\"]*\"/\"cpu_vendor\":\"x\\\\u001b[2J\"/" meta >meta6 &&
 	grep -q "x.u001b" meta6 && evil e6 man meta6 &&
 	expect_code 1 fc-snap-pull e6 "$R" &&
-	one_line_err && grep_err "meta.json is damaged: cpu_vendor is not a CPU vendor" &&
-	nothing_pulled e6
+	one_line_err && grep_err "meta.json is damaged: \"?cpu_vendor" &&
+	! grep -q "$(printf "\033")" err && nothing_pulled e6 &&
+	sed "s/\"firecracker_version\":\"[^\"]*\"/\"firecracker_version\":\"1.7;rm -rf \/\"/" meta >meta9 &&
+	grep -q "1.7;rm" meta9 && evil e9 man meta9 &&
+	expect_code 1 fc-snap-pull e9 "$R" &&
+	one_line_err && grep_err "meta.json is damaged: firecracker_version is not a version" &&
+	nothing_pulled e9
 '
 
 test_expect_success 'fc-snap-ls --remote shows only checked data: bad strings as damaged' '
-	fc-snap-ls --remote "$R" e6 >tab &&
-	grep -Eq "^e6 +damaged: meta.json is damaged: cpu_vendor is not a CPU vendor" tab &&
+	fc-snap-ls --remote "$R" e6 e9 >tab &&
+	grep -Eq "^e6 +damaged: meta.json is damaged: \"?cpu_vendor" tab &&
+	grep -Eq "^e9 +damaged: meta.json is damaged: firecracker_version is not a version" tab &&
 	! grep -q "$(printf "\033")" tab &&
 	sed "s|\"kernel\":\"[^\"]*\"|\"kernel\":\"/etc/shadow\"|" meta >meta8 && evil e8 man meta8 &&
 	fc-snap-ls --json --remote "$R" e8 >js &&
