@@ -65,7 +65,8 @@ s3_start() {
 # s3_mb NAME: create another bucket.
 s3_mb() { s3-cli mb "s3://$1"; }
 
-# s3_mixsnap NAME: a snapshot whose chunks (4 MiB) take every stored form.
+# s3_mixsnap NAME: a snapshot whose chunks (4 MiB) take every stored form
+# (its meta.json gives mem's size, as a pull requires).
 #   vmstate  6 bytes                                    raw
 #   mem      30 MiB + 100 bytes:
 #            chunk 0  random                            raw
@@ -95,7 +96,9 @@ s3_mixsnap() {
 	head -c 4096 /dev/urandom | dd of="$_m" bs=4096 seek=3071 conv=notrunc 2>/dev/null &&
 	dd if=/dev/zero of="$_m" bs=1M seek=12 count=4 conv=notrunc 2>/dev/null &&
 	head -c 4096 /dev/urandom | dd of="$_m" bs=4096 seek=4353 conv=notrunc 2>/dev/null &&
-	head -c 100 /dev/urandom | dd of="$_m" bs=1 seek=$((30 * 1048576)) conv=notrunc 2>/dev/null
+	head -c 100 /dev/urandom | dd of="$_m" bs=1 seek=$((30 * 1048576)) conv=notrunc 2>/dev/null &&
+	sed -i "s/\"mem\":{\"size\":[0-9]*/\"mem\":{\"size\":$((30 * 1048576 + 100))/" \
+		"$FCSNAP_DIR/snapshots/$1/meta.json"
 }
 
 # s3_manifest_chunk URL NAME FILE I: entry I (from 0) of FILE's chunks in
