@@ -737,6 +737,7 @@ finish(struct pull *p)
 		    p->r->url, meta_reason());
 	}
 	snprintf(mt.name, sizeof mt.name, "%s", p->target);
+	mt.disk_shared = 0;     /* a bucket cannot make clones share a disk */
 	if (meta_stat_files(&mt, p->dir) < 0 || meta_write(p->dir, &mt) < 0) {
 		meta_free(&mt);
 		p->local_err = 1;

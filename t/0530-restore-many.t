@@ -6,8 +6,8 @@
 lc_inputs
 at_exit kill_all_vms
 
-test_expect_success 'setup: a snapshot' '
-	fc-snap-create -l py -r rootfs.img
+test_expect_success 'setup: a snapshot whose restores copy the disk' '
+	fc-snap-create -l py --disk copy -r rootfs.img
 '
 
 test_expect_success '20 concurrent restores of one snapshot all succeed with distinct ids' '
