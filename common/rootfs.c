@@ -1024,7 +1024,7 @@ publish(void)
 static int
 overlay_mount_point(void)
 {
-	int fd = img_mkdirs(ROOTFS_OVERLAY_DIR + 1);
+	int fd = img_mkdirs(&ROOTFS_OVERLAY_DIR[1]);     /* no leading / */
 
 	if (fd < 0)
 		return -1;
