@@ -11,11 +11,7 @@ test_expect_success 'setup: a snapshot whose restores copy the disk' '
 '
 
 test_expect_success '20 concurrent restores of one snapshot all succeed with distinct ids' '
-	i=0; while [ $i -lt 20 ]; do
-		fc-snap-restore py >o.$i 2>e.$i &
-		i=$((i + 1))
-	done
-	wait
+	restore_many 20 py
 	cat o.* | sort >ids &&
 	test "$(wc -l <ids)" = 20 &&
 	test "$(sort -u ids | wc -l)" = 20 &&

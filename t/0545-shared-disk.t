@@ -38,11 +38,7 @@ test_expect_success 'setup: a snapshot with the default --disk' '
 '
 
 test_expect_success '20 concurrent clones all get the snapshot disk itself, read-only' '
-	i=0; while [ $i -lt 20 ]; do
-		fc-snap-restore sh >o.$i 2>e.$i &
-		i=$((i + 1))
-	done
-	wait
+	restore_many 20 sh
 	cat o.* >ids && test "$(sort -u ids | wc -l)" = 20 && ! grep . e.* &&
 	ino=$(stat -c %i "$(snapdir sh)/rootfs.ext4") &&
 	for id in $(cat ids); do
