@@ -210,8 +210,8 @@ restore_check(struct restore *r, const struct restore_opts *o)
 
 /* run/<id>/rootfs.ext4: a shared disk is a hard link to the very inode
  * pinned at the check (O(1), read-only for firecracker as the snapshot
- * says); a copy snapshot's, or a shared one across filesystems, a private
- * copy. */
+ * says); a copy snapshot's, or a shared one that cannot be linked, a
+ * private copy. */
 static int
 attach_disk(struct restore *r, const struct restore_opts *o)
 {
@@ -223,7 +223,10 @@ attach_disk(struct restore *r, const struct restore_opts *o)
 		r->copy_kind = link_fd(r->filefd[2], dst);
 		if (r->copy_kind > 0)
 			return 0;
-		if (errno != EXDEV)
+		/* EXDEV: another filesystem; ENOENT: a refresh deleted this
+		 * generation since the check (its inode cannot be linked
+		 * again): copy from the pinned fd */
+		if (errno != EXDEV && errno != ENOENT)
 			return fail("VM %s: linking the disk of snapshot %s: %s", r->vm.id,
 			    o->name, errmsg());
 	}
