@@ -44,6 +44,10 @@ usage(FILE *f)
 "                             \"" CREATE_BOOT_ARGS "\"\n"
 "      --boot-args-replace ARGS  the whole kernel command line instead\n"
 "      --initrd FILE          initrd for the kernel\n"
+"      --disk shared|copy     shared (the default, unless --boot-args-replace):\n"
+"                             the disk is read-only, shared by every restore,\n"
+"                             and the guest writes into memory; copy: each\n"
+"                             restore gets a private writable copy\n"
 "  -F, --firecracker-arg ARG  extra firecracker argument, repeatable (also\n"
 "                             $FCSNAP_FIRECRACKER_ARGS, space-separated)\n"
 "  -p, --agent-port PORT      vsock port fc-agent listens on (default %d)\n"
@@ -62,7 +66,7 @@ usage(FILE *f)
 	    MEM_MIN, MEM_MAX, VCPU_MAX, AGENT_DEFAULT_PORT);
 }
 
-enum { O_BOOT_ARGS = 256, O_BOOT_REPLACE, O_INITRD, O_RUN_CMD, O_TAP, O_MAC,
+enum { O_BOOT_ARGS = 256, O_BOOT_REPLACE, O_INITRD, O_DISK, O_RUN_CMD, O_TAP, O_MAC,
 	O_FROM_VM, O_RESUME_SOURCE, O_JSON, O_VERSION, O_NO_FETCH };
 
 static const struct option longopts[] = {
@@ -75,6 +79,7 @@ static const struct option longopts[] = {
 	{ "boot-args", required_argument, NULL, O_BOOT_ARGS },
 	{ "boot-args-replace", required_argument, NULL, O_BOOT_REPLACE },
 	{ "initrd", required_argument, NULL, O_INITRD },
+	{ "disk", required_argument, NULL, O_DISK },
 	{ "firecracker-arg", required_argument, NULL, 'F' },
 	{ "agent-port", required_argument, NULL, 'p' },
 	{ "run-command", required_argument, NULL, O_RUN_CMD },
@@ -132,6 +137,15 @@ parse_args(int argc, char **argv)
 		case O_BOOT_ARGS: o.boot_args = optarg; o.boot_flags = 1; break;
 		case O_BOOT_REPLACE: o.boot_args_replace = optarg; o.boot_flags = 1; break;
 		case O_INITRD: o.initrd = optarg; o.boot_flags = 1; break;
+		case O_DISK:
+			if (!strcmp(optarg, "shared"))
+				o.disk = CREATE_DISK_SHARED;
+			else if (!strcmp(optarg, "copy"))
+				o.disk = CREATE_DISK_COPY;
+			else
+				usage_die("bad --disk '%s': expected shared or copy", optarg);
+			o.boot_flags = 1;
+			break;
 		case 'F': add_fc_arg(optarg); break;
 		case 'p':
 			if (parse_long(optarg, 1, 0xffffffffLL, &o.port, "--agent-port") < 0)

@@ -144,7 +144,7 @@ print_timings(void)
 	    ms(T->start, T->check), ms(T->check, T->copy), ms(T->copy, T->spawn),
 	    ms(T->spawn, T->ready), ms(T->ready, T->load), ms(T->load, agent_end),
 	    ms(T->start, t_end), ms(T->start, t_end) - waited(), ms(0, T->record),
-	    R.copy_kind == COPY_REFLINK ? "reflink" : "sparse");
+	    copy_kind_name(R.copy_kind));
 }
 
 static void
@@ -165,7 +165,7 @@ print_json(void)
 	jw_kint(&w, "agent_port", R.m.agent_port);
 	jw_kstr(&w, "state", o.paused ? "Paused" : "Running");
 	jw_kstr(&w, "firecracker_version", R.m.fc_version);
-	jw_kstr(&w, "rootfs_copy", R.copy_kind == COPY_REFLINK ? "reflink" : "sparse");
+	jw_kstr(&w, "rootfs_copy", copy_kind_name(R.copy_kind));
 	jw_key(&w, "timings_ms");
 	jw_obj(&w);
 	jw_key(&w, "check"); jw_double(&w, ms(T->start, T->check));

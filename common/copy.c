@@ -186,3 +186,25 @@ copy_file(const char *src, const char *dst, mode_t mode, int sync)
 	}
 	return how;
 }
+
+int
+link_fd(int fd, const char *dst)
+{
+	char src[64];
+	int e;
+
+	if (fmt(src, sizeof src, "/proc/self/fd/%d", fd) < 0)
+		return -1;
+	if (linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+		return COPY_LINK;
+	e = errno;
+	fail_errno("linking %s", dst);
+	errno = e;
+	return -1;
+}
+
+const char *
+copy_kind_name(int kind)
+{
+	return kind == COPY_LINK ? "link" : kind == COPY_REFLINK ? "reflink" : "sparse";
+}

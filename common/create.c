@@ -301,7 +301,8 @@ configure_and_boot(void)
 
 	if (o.boot_args_replace)
 		snprintf(R.boot_args, sizeof R.boot_args, "%s", o.boot_args_replace);
-	else if (fmt(R.boot_args, sizeof R.boot_args, "%s%s%s", CREATE_BOOT_ARGS,
+	else if (fmt(R.boot_args, sizeof R.boot_args, "%s%s%s%s%s", CREATE_BOOT_ARGS,
+	    R.meta.disk_shared ? " " : "", R.meta.disk_shared ? CREATE_OVERLAY_ARGS : "",
 	    o.boot_args ? " " : "", o.boot_args ? o.boot_args : "") < 0)
 		return fail("--boot-args: too long");
 	b.kernel_image_path = R.meta.kernel;
@@ -310,6 +311,7 @@ configure_and_boot(void)
 	d.drive_id = "rootfs";
 	d.path_on_host = "rootfs.ext4";
 	d.is_root_device = 1;
+	d.is_read_only = R.meta.disk_shared;
 	mc.vcpu_count = (int)o.vcpus;
 	mc.mem_size_mib = (int)o.mem;
 	vs.guest_cid = GUEST_CID;
@@ -404,6 +406,39 @@ agent_ready_and_sync(const char *vsock, uint32_t port)
 	return 0;
 }
 
+/* A shared disk is never written again: 0400 (restore checks its mtime). */
+static int
+seal_disk(void)
+{
+	char p[PATH_MAX];
+
+	if (!R.meta.disk_shared)
+		return 0;
+	if (path_join(p, sizeof p, R.tmp, "rootfs.ext4") < 0 || chmod(p, 0400) < 0)
+		return fail_errno("snapshot disk %s", p);
+	return 0;
+}
+
+/* The source VM's disk into the snapshot: a hard link when it is the
+ * shared read-only disk (a checkpoint costs only its memory), else a copy
+ * (also when the link cannot be made: another filesystem). */
+static int
+take_disk(const char *disk, const char *dst)
+{
+	int fd, kind;
+
+	if (!R.meta.disk_shared)
+		return copy_file(disk, dst, 0644, 0);
+	fd = open(disk, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("%s", disk);
+	kind = link_fd(fd, dst);
+	close(fd);
+	if (kind < 0 && errno == EXDEV)
+		kind = copy_file(disk, dst, 0400, 0);
+	return kind;
+}
+
 /* Keep only vmstate, mem, rootfs.ext4 in the temp dir; memory is 0600,
  * its zero pages holes (firecracker writes them all). */
 static int
@@ -424,7 +459,7 @@ tidy_tmp(void)
 		return -1;
 	if (path_join(p, sizeof p, R.tmp, "vmstate") < 0 || chmod(p, 0600) < 0)
 		return fail_errno("snapshot state file %s", p);
-	return 0;
+	return seal_disk();
 }
 
 static int
@@ -465,7 +500,7 @@ print_result(void)
 	jw_kint(&w, "vcpus", R.meta.vcpus);
 	if (o.from_vm)
 		jw_kstr(&w, "from_vm", o.from_vm);
-	jw_kstr(&w, "rootfs_copy", R.copy_kind == COPY_REFLINK ? "reflink" : "sparse");
+	jw_kstr(&w, "rootfs_copy", copy_kind_name(R.copy_kind));
 	jw_key(&w, "files");
 	jw_obj(&w);
 	jw_key(&w, "vmstate"); jw_obj(&w);
@@ -503,6 +538,8 @@ cold_boot(void)
 	int64_t t;
 
 	R.nsteps = 7;
+	R.meta.disk_shared = o.disk == CREATE_DISK_SHARED ||
+	    (o.disk == CREATE_DISK_AUTO && !o.boot_args_replace);
 	step(2, "Copying the root filesystem");
 	t = now_ms();
 	if (path_join(src, sizeof src, R.tmp, "rootfs.ext4") < 0)
@@ -617,7 +654,7 @@ from_vm(void)
 	guard_block();  /* from pause to resume: a signal waits for the resume */
 	if (was_running && fc_pause(&R.vmm.fc) < 0)
 		goto fail;
-	R.copy_kind = copy_file(disk, dst, 0644, 0);
+	R.copy_kind = take_disk(disk, dst);
 	if (R.copy_kind < 0)
 		goto fail;
 	R.t_copy = now_ms() - t;

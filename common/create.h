@@ -57,6 +57,16 @@
 #include "meta.h"
 
 #define CREATE_BOOT_ARGS "console=ttyS0 reboot=k panic=1 pci=off"
+/* Added for a shared disk (not with boot_args_replace): root mounted
+ * read-only, fc-agent as PID 1 makes it an overlay with a tmpfs and execs
+ * the image's init (fc-agent.8) */
+#define CREATE_OVERLAY_ARGS "ro init=/usr/sbin/fc-agent fc_init=/sbin/init fc_overlay=/.fcsnap"
+
+enum create_disk {
+	CREATE_DISK_AUTO,               /* shared, or copy with boot_args_replace */
+	CREATE_DISK_SHARED,             /* read-only, 0400, linked into run dirs */
+	CREATE_DISK_COPY                /* writable, copied per restore */
+};
 
 struct create_opts {
 	const char *name;               /* the snapshot */
@@ -77,6 +87,8 @@ struct create_opts {
 	long long timeout_ms;           /* the agent wait, and each API call */
 	int wait, verbose, json, resume_source, no_fetch;
 	int boot_flags;                 /* cold-boot-only flags were given */
+	enum create_disk disk;          /* cold boot only; --from-vm keeps the
+					 * source's, linking a shared disk */
 };
 
 void create_init(const struct create_opts *o);

@@ -84,6 +84,7 @@ stat_one(const char *dir, const char *file, struct meta_file *f)
 		return fail("%s: not a regular file", p);
 	f->size = (uint64_t)st.st_size;
 	f->disk = (uint64_t)st.st_blocks * 512;
+	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	return 0;
 }
 
@@ -142,6 +143,8 @@ put_file(struct jw *w, const char *k, const struct meta_file *f, int disk)
 		jw_key(w, "disk");
 		jw_uint(w, f->disk);
 	}
+	if (disk > 1 && f->mtime_ns > 0)
+		jw_kint(w, "mtime_ns", f->mtime_ns);
 	jw_obj_end(w);
 }
 
@@ -175,11 +178,12 @@ put_meta(struct jw *w, const struct meta *m)
 	jw_kint(w, "agent_port", m->agent_port);
 	if (m->nrun_cmd > 0)
 		put_argv(w, "run_command", m->run_cmd, m->nrun_cmd);
+	jw_kstr(w, "disk", m->disk_shared ? "shared" : "copy");
 	jw_key(w, "files");
 	jw_obj(w);
 	put_file(w, "vmstate", &m->vmstate, 0);
 	put_file(w, "mem", &m->mem, 1);
-	put_file(w, "rootfs.ext4", &m->rootfs, 1);
+	put_file(w, "rootfs.ext4", &m->rootfs, 2);
 	jw_obj_end(w);
 	jw_obj_end(w);
 }
@@ -345,6 +349,24 @@ get_file(struct rd *r, int files, const char *k, struct meta_file *f, int disk)
 	if (get_int(r, i, "disk", 0, INT64_MAX, &v, disk) < 0)
 		return -1;
 	f->disk = (uint64_t)v;
+	v = 0;
+	if (disk > 1 && get_int(r, i, "mtime_ns", 0, INT64_MAX, &v, 0) < 0)
+		return -1;
+	f->mtime_ns = v;
+	return 0;
+}
+
+/* "disk": "shared" or "copy" (absent: copy, as before it existed) */
+static int
+get_disk_mode(struct rd *r, struct meta *m)
+{
+	char mode[16] = "copy";
+
+	if (get_str(r, 0, "disk", mode, sizeof mode, 0) < 0)
+		return -1;
+	if (strcmp(mode, "shared") && strcmp(mode, "copy"))
+		return bad("meta.json is damaged: disk is '%s', not shared or copy", mode);
+	m->disk_shared = mode[0] == 's';
 	return 0;
 }
 
@@ -387,9 +409,9 @@ parse_meta(struct rd *r, struct meta *m)
 		return -1;
 	if (get_file(r, files, "vmstate", &m->vmstate, 0) < 0 ||
 	    get_file(r, files, "mem", &m->mem, 1) < 0 ||
-	    get_file(r, files, "rootfs.ext4", &m->rootfs, 1) < 0)
+	    get_file(r, files, "rootfs.ext4", &m->rootfs, 2) < 0)
 		return -1;
-	return 0;
+	return get_disk_mode(r, m);
 }
 
 static const char *

@@ -22,6 +22,8 @@
 struct meta_file {
 	uint64_t size;   /* apparent size, bytes */
 	uint64_t disk;   /* allocated on disk, bytes (st_blocks*512) */
+	int64_t mtime_ns; /* rootfs.ext4 only: its mtime at create (0: not
+			   * recorded, an older snapshot) */
 };
 
 struct meta {
@@ -39,11 +41,16 @@ struct meta {
 	int mem_mib, vcpus;
 	uint32_t agent_port;
 	struct meta_file vmstate, mem, rootfs;
+	int disk_shared;                /* "disk":"shared": rootfs.ext4 is 0400,
+					 * attached read-only and hard-linked into
+					 * every run dir; else "copy" (a private
+					 * copy per VM) */
 };
 
 void meta_init(struct meta *m);
 void meta_free(struct meta *m);
-/* Fill the three meta_file entries by stat'ing dir/{vmstate,mem,rootfs.ext4}. */
+/* Fill the three meta_file entries by stat'ing dir/{vmstate,mem,rootfs.ext4}
+ * (the rootfs's mtime too). */
 int meta_stat_files(struct meta *m, const char *dir);
 /* Check the three files beside dir/meta.json without opening them: each
  * in place, a regular file we can trust (util.h stat_trusted: not a

@@ -81,6 +81,21 @@ replaced(struct restore *r, const char *name)
 	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
 
+/* The disk is the one the memory was paused with: its mtime is the one
+ * create recorded (older snapshots recorded none). */
+static int
+check_disk_unchanged(struct restore *r, const char *name, const struct stat *sb)
+{
+	int64_t mt = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+
+	if (!r->m.rootfs.mtime_ns || mt == r->m.rootfs.mtime_ns)
+		return 0;
+	return fail("snapshot %s is damaged: rootfs.ext4 was modified after the "
+	    "snapshot was taken (mtime %lld ns, meta.json says %lld), so it no longer "
+	    "matches the memory: create the snapshot again or pull it", name,
+	    (long long)mt, (long long)r->m.rootfs.mtime_ns);
+}
+
 /* Open file (slot i) from the snapshot dir and check its size.  0, -1,
  * or 1 when it vanished (a refresh removed this generation: open again). */
 static int
@@ -107,7 +122,7 @@ check_file(struct restore *r, int i, const char *name, const char *file,
 		return fail("snapshot %s is damaged: %s has %lld bytes, meta.json says "
 		    "%llu; create it again or pull it", name, file,
 		    (long long)sb.st_size, (unsigned long long)want->size);
-	return 0;
+	return want == &r->m.rootfs ? check_disk_unchanged(r, name, &sb) : 0;
 }
 
 /* Open the snapshot dir, its meta.json and its three files: 0, -1, or 1
@@ -217,10 +232,41 @@ restore_check(struct restore *r, const struct restore_opts *o)
 
 /* ---- the restore ---- */
 
+/* run/<id>/rootfs.ext4: a shared disk is a hard link to the very inode
+ * pinned at the check (O(1), read-only for firecracker as the snapshot
+ * says); a copy snapshot's, or a shared one that cannot be linked, a
+ * private copy. */
+static int
+attach_disk(struct restore *r, const struct restore_opts *o)
+{
+	char src[64], dst[PATH_MAX];
+
+	if (path_join(dst, sizeof dst, r->vm.dir, "rootfs.ext4") < 0)
+		return -1;
+	if (r->m.disk_shared) {
+		r->copy_kind = link_fd(r->filefd[2], dst);
+		if (r->copy_kind > 0)
+			return 0;
+		/* EXDEV: another filesystem; ENOENT: a refresh deleted this
+		 * generation since the check (its inode cannot be linked
+		 * again): copy from the pinned fd */
+		if (errno != EXDEV && errno != ENOENT)
+			return fail("VM %s: linking the disk of snapshot %s: %s", r->vm.id,
+			    o->name, errmsg());
+	}
+	if (fmt(src, sizeof src, "/proc/self/fd/%d", r->filefd[2]) < 0)
+		return -1;
+	r->copy_kind = copy_file(src, dst, r->m.disk_shared ? 0400 : 0600, 0);
+	if (r->copy_kind < 0)
+		return fail("VM %s: copying the disk of snapshot %s: %s", r->vm.id,
+		    o->name, errmsg());
+	return 0;
+}
+
 static int
 make_run_dir(struct restore *r, const struct restore_opts *o)
 {
-	char src[64], dst[PATH_MAX];
+	char dst[PATH_MAX];
 	int64_t t = now_ns();
 
 	guard_block();
@@ -241,13 +287,8 @@ make_run_dir(struct restore *r, const struct restore_opts *o)
 	if (linkat(r->snapfd, "meta.json", AT_FDCWD, dst, 0) < 0 &&
 	    meta_write(r->vm.dir, &r->m) < 0)   /* generation deleted meanwhile */
 		return -1;
-	if (fmt(src, sizeof src, "/proc/self/fd/%d", r->filefd[2]) < 0 ||
-	    path_join(dst, sizeof dst, r->vm.dir, "rootfs.ext4") < 0)
+	if (attach_disk(r, o) < 0)
 		return -1;
-	r->copy_kind = copy_file(src, dst, 0600, 0);
-	if (r->copy_kind < 0)
-		return fail("VM %s: copying the disk of snapshot %s: %s", r->vm.id,
-		    o->name, errmsg());
 	r->T.copy = now_ns();
 	return 0;
 }

@@ -6,7 +6,10 @@
  *   restore_check(&r, &o)   snapshot present, complete, loadable by the
  *                           firecracker binary on this CPU; nothing started
  *   restore_start(&r, &o)   run/<id>/ with vm.json, meta.json (a hard link
- *                           to the snapshot's) and a private disk copy;
+ *                           to the snapshot's) and the disk: a hard link
+ *                           to the pinned inode when the snapshot's disk
+ *                           is shared (m.disk_shared: read-only, 0400,
+ *                           its mtime checked), else a private copy;
  *                           firecracker spawned there; snapshot loaded
  *                           (memory mapped from the store); resumed unless
  *                           o.paused; agent hello unless o.paused/no_hello
@@ -79,7 +82,8 @@ struct restore {
 	int filefd[3];                  /* vmstate, mem, rootfs.ext4, open from
 					 * snapfd: they outlive a refresh that
 					 * deletes this generation meanwhile */
-	int copy_kind;                  /* COPY_REFLINK or not (copy.h) */
+	int copy_kind;                  /* COPY_LINK, COPY_REFLINK or
+					 * COPY_SPARSE (copy.h) */
 	char fc_bin[PATH_MAX];
 	struct fcargs fc_args;          /* what firecracker gets (fcargs.h) */
 	struct restore_times T;

@@ -1019,6 +1019,19 @@ publish(void)
 	return 0;
 }
 
+/* The empty directory where fc-agent mounts the tmpfs of a shared-disk
+ * snapshot's overlay (fc_overlay=/.fcsnap, see fc-snap-create --disk). */
+static int
+overlay_mount_point(void)
+{
+	int fd = img_mkdirs(&ROOTFS_OVERLAY_DIR[1]);     /* no leading / */
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static int
 build(const char *mkfs, struct rootfs_result *res)
 {
@@ -1037,7 +1050,7 @@ build(const char *mkfs, struct rootfs_result *res)
 		return -1;
 	if (k == ROOTFS_INIT_AUTO && (k = detect_init()) == ROOTFS_INIT_AUTO)
 		return -1;
-	if (copy_agent() < 0 || install_init(k) < 0)
+	if (copy_agent() < 0 || install_init(k) < 0 || overlay_mount_point() < 0)
 		return -1;
 	if (tree_usage(rootfd, "staging", &u) < 0 || choose_size(&u, &size) < 0)
 		return -1;

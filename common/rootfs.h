@@ -16,6 +16,8 @@
  *      makes the agent PID 1; else systemd, OpenRC, busybox init or a sysv
  *      inittab, found in the tree; none of them fails with a message
  *      naming the --init choices.
+ *      Make the empty directory ROOTFS_OVERLAY_DIR, the mount point of
+ *      fc-agent's overlay for shared-disk snapshots (fc-snap-create --disk).
  *   3. Size the image: o->size, or content + 50% + 64M (refused when the
  *      content does not fit the given size).
  *   4. `mkfs.ext4 -d STAGE` into a temp image beside the output
@@ -41,6 +43,8 @@ enum rootfs_init {
 	ROOTFS_INIT_BUSYBOX, ROOTFS_INIT_SYSV
 };
 #define ROOTFS_INIT_COUNT 6
+/* The empty directory every image gets for fc-agent's overlay tmpfs */
+#define ROOTFS_OVERLAY_DIR "/.fcsnap"
 /* "auto", "agent", "openrc", "systemd", "busybox", "sysv": the --init
  * names, indexed by enum rootfs_init. */
 extern const char *const rootfs_init_names[ROOTFS_INIT_COUNT];

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1146,6 +1147,98 @@ serve_forever(int lfd, const char *sock_path)
 	logv("terminated");
 }
 
+/* ---- a read-only root made writable: fc_overlay=DIR [fc_init=INIT] ----
+ * The kernel hands boot words of the form a=b that it does not know to
+ * init as environment.  fc_overlay=DIR (an empty directory on the root
+ * disk, /.fcsnap in images made by fc-rootfs): mount a tmpfs on DIR, an
+ * overlay of / (lower, the read-only disk) and DIR/upper on DIR/root, and
+ * make that the root.  Writes then live in guest memory only: a snapshot
+ * keeps them, the disk never sees them.  fc_init=INIT: then exec INIT
+ * (systemd, OpenRC, busybox init...) with our arguments; unless INIT is
+ * this very program, which just goes on as the agent. */
+
+static int
+overlay_mount(const char *mnt, char *root, size_t n)
+{
+	char up[PATH_MAX], wk[PATH_MAX], opts[2 * PATH_MAX + 32];
+
+	if (snprintf(up, sizeof up, "%s/upper", mnt) >= (int)sizeof up ||
+	    snprintf(wk, sizeof wk, "%s/work", mnt) >= (int)sizeof wk ||
+	    snprintf(root, n, "%s/root", mnt) >= (int)n ||
+	    snprintf(opts, sizeof opts, "lowerdir=/,upperdir=%s,workdir=%s", up, wk) >=
+	    (int)sizeof opts)
+		return fail("fc_overlay=%s: path too long", mnt);
+	/* pivot_root refuses shared mounts; ours propagate nowhere */
+	mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return fail_errno("fc_overlay: tmpfs on %s", mnt);
+	if (mkdir(up, 0755) < 0 || mkdir(wk, 0755) < 0 || mkdir(root, 0755) < 0)
+		return fail_errno("fc_overlay: making %s", up);
+	if (mount("overlay", root, "overlay", 0, opts) < 0)
+		return fail_errno("fc_overlay: overlay of / on %s", root);
+	return 0;
+}
+
+/* Overlay and pivot into it; keep (the test mode's socket dir, or NULL)
+ * stays the real directory. */
+static int
+overlay_root(const char *mnt, const char *keep)
+{
+	char root[PATH_MAX], kp[2 * PATH_MAX];
+
+	if (overlay_mount(mnt, root, sizeof root) < 0)
+		return -1;
+	if (keep && keep[0] == '/' &&
+	    (snprintf(kp, sizeof kp, "%s%s", root, keep) >= (int)sizeof kp ||
+	    mount(keep, kp, NULL, MS_BIND, NULL) < 0))
+		return fail_errno("fc_overlay: keeping %s", keep);
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail_errno("fc_overlay: pivot_root into %s", root);
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return fail_errno("fc_overlay: detaching the old root");
+	logv("root is an overlay of the disk and a tmpfs");
+	return 0;
+}
+
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
+	    x.st_ino == y.st_ino;
+}
+
+/* As PID 1 with fc_overlay: the overlay (after getopt, with keep). */
+static void
+overlay_setup(const char *keep)
+{
+	const char *mnt = getenv("fc_overlay");
+
+	if (!mnt || !*mnt || getpid() != 1)
+		return;
+	if (overlay_root(mnt, keep) < 0)
+		warnmsg("%s; / stays the read-only disk", errmsg());
+	unsetenv("fc_overlay");
+	unsetenv("fc_init");
+}
+
+/* As PID 1 with fc_init naming another program: the overlay, then that
+ * init.  Never returns unless fc_init is unset or is us. */
+static void
+preinit(char **argv)
+{
+	const char *init = getenv("fc_init");
+
+	if (getpid() != 1 || !init || !*init || same_file(init, argv[0]))
+		return;
+	argv[0] = (char *)init;
+	overlay_setup(NULL);
+	execv(argv[0], argv);
+	warnmsg("cannot run %s (fc_init): %s; running as the agent", argv[0], strerror(errno));
+	argv[0] = "fc-agent";
+}
+
 static void
 usage(FILE *f)
 {
@@ -1179,6 +1272,7 @@ main(int argc, char **argv)
 	int c, lfd, pid1;
 
 	prog_init(argv);
+	preinit(argv);
 	opterr = 0;
 	as_init = pid1 = getpid() == 1;
 	while ((c = getopt_long(argc, argv, "p:U:vh", lo, NULL)) != -1) {
@@ -1217,8 +1311,10 @@ main(int argc, char **argv)
 	for (; optind < argc; optind++)
 		warnmsg("as process 1, ignoring the argument '%s'", argv[optind]);
 	test_mode = dir != NULL;
-	if (as_init)
+	if (as_init) {
+		overlay_setup(dir);
 		init_setup();
+	}
 	std_fds();
 	setenv("PATH", DEFAULT_PATH, 0);
 	if (test_mode)

@@ -45,7 +45,7 @@ test_expect_success 'meta.json records version, vendor, kernel, machine, port an
 	echo "$m" | grep -q "\"mem_mib\":256" &&
 	echo "$m" | grep -q "\"vcpus\":2" &&
 	echo "$m" | grep -q "\"agent_port\":10789" &&
-	echo "$m" | grep -q "\"boot_args\":\"console=ttyS0 reboot=k panic=1 pci=off\"" &&
+	echo "$m" | grep -q "\"boot_args\":\"console=ttyS0 reboot=k panic=1 pci=off ro init=/usr/sbin/fc-agent fc_init=/sbin/init fc_overlay=/.fcsnap\"" &&
 	echo "$m" | grep -Eq "\"created_at\":\"20[0-9-]+T[0-9:]+Z\"" &&
 	size=$(stat -c %s "$(snapdir py)/mem") &&
 	echo "$m" | grep -q "\"mem\":{\"size\":$size"
@@ -58,7 +58,7 @@ test_expect_success 'boot args, initrd, firecracker args and run command are rec
 		-r rootfs.img --boot-args "quiet init=/sbin/fc-agent" --initrd initrd.img \
 		-F --no-seccomp -p 5000 --run-command "python3 -c '\''print(1)'\''" &&
 	m=$(cat "$(snapdir opts)/meta.json") &&
-	echo "$m" | grep -q "\"boot_args\":\"console=ttyS0 reboot=k panic=1 pci=off quiet init=/sbin/fc-agent\"" &&
+	echo "$m" | grep -q "\"boot_args\":\"console=ttyS0 reboot=k panic=1 pci=off ro init=/usr/sbin/fc-agent fc_init=/sbin/init fc_overlay=/.fcsnap quiet init=/sbin/fc-agent\"" &&
 	echo "$m" | grep -q "\"initrd\":\"$TRASH/initrd.img\"" &&
 	echo "$m" | grep -q "\"firecracker_args\":\[\"--level\",\"Debug\",\"--no-seccomp\"\]" &&
 	echo "$m" | grep -q "\"run_command\":\[\"python3\",\"-c\",\"print(1)\"\]" &&

@@ -24,11 +24,21 @@ test_expect_success 'restore prints an id; the VM runs and its agent answers' '
 	echo "$id" >id1
 '
 
-test_expect_success 'the VM has a private disk copy with the snapshot disk content' '
+test_expect_success 'the VM shares the snapshot disk itself (a hard link, 0400), copying nothing' '
 	id=$(cat id1) &&
 	d=$FCSNAP_DIR/run/$id &&
-	cmp "$d/rootfs.ext4" "$(snapdir py)/rootfs.ext4" &&
-	test "$(stat -c %i "$d/rootfs.ext4")" != "$(stat -c %i "$(snapdir py)/rootfs.ext4")"
+	test "$(stat -c %i "$d/rootfs.ext4")" = "$(stat -c %i "$(snapdir py)/rootfs.ext4")" &&
+	test "$(stat -c %a "$d/rootfs.ext4")" = 400
+'
+
+test_expect_success 'with --disk copy, the VM has a private disk copy with the snapshot content' '
+	fc-snap-create -l cp --disk copy -r rootfs.img &&
+	grep -q "\"disk\":\"copy\"" "$(snapdir cp)/meta.json" &&
+	expect_code 0 fc-snap-restore cp &&
+	d=$FCSNAP_DIR/run/$(cat out) &&
+	cmp "$d/rootfs.ext4" "$(snapdir cp)/rootfs.ext4" &&
+	test "$(stat -c %i "$d/rootfs.ext4")" != "$(stat -c %i "$(snapdir cp)/rootfs.ext4")" &&
+	test "$(stat -c %a "$d/rootfs.ext4")" = 600
 '
 
 test_expect_success 'firecracker runs in the run dir, in its own session' '

@@ -6,16 +6,12 @@
 lc_inputs
 at_exit kill_all_vms
 
-test_expect_success 'setup: a snapshot' '
-	fc-snap-create -l py -r rootfs.img
+test_expect_success 'setup: a snapshot whose restores copy the disk' '
+	fc-snap-create -l py --disk copy -r rootfs.img
 '
 
 test_expect_success '20 concurrent restores of one snapshot all succeed with distinct ids' '
-	i=0; while [ $i -lt 20 ]; do
-		fc-snap-restore py >o.$i 2>e.$i &
-		i=$((i + 1))
-	done
-	wait
+	restore_many 20 py
 	cat o.* | sort >ids &&
 	test "$(wc -l <ids)" = 20 &&
 	test "$(sort -u ids | wc -l)" = 20 &&

@@ -7,7 +7,7 @@ lc_inputs
 at_exit kill_all_vms
 
 test_expect_success 'setup: a snapshot with settings, and a VM from it' '
-	fc-snap-create -l base -r rootfs.img -m 256 -c 2 -F --level -F Debug \
+	fc-snap-create -l base --disk copy -r rootfs.img -m 256 -c 2 -F --level -F Debug \
 		--boot-args quiet --run-command "python3 -" &&
 	fc-snap-restore --id src base &&
 	printf "written-in-vm" | dd of="$FCSNAP_DIR/run/src/rootfs.ext4" conv=notrunc 2>/dev/null

@@ -45,6 +45,11 @@ test_expect_success 'fc-agent is installed and started as PID 1 in a tree withou
 	dbg "stat /sbin/init" img.ext4 | grep -q "Fast link dest: \"/usr/sbin/fc-agent\""
 '
 
+test_expect_success 'the image has the empty /.fcsnap, the mount point of the agent overlay' '
+	dbg "stat /.fcsnap" img.ext4 | grep -q "Type: directory" &&
+	test "$(dbg "ls -p /.fcsnap" img.ext4 | grep -c "^/")" = 2
+'
+
 test_expect_success 'the source tree is left exactly as it was' '
 	(cd src && find . -exec stat -c "%n %a %h %s" {} + | sort) >after &&
 	cmp before after

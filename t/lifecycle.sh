@@ -77,3 +77,13 @@ no_temp_dirs() {
 	_tmp=$(find "$FCSNAP_DIR" -maxdepth 2 -name '.tmp*' 2>/dev/null)
 	[ -z "$_tmp" ] || { echo "stray temp entries: $_tmp"; return 1; }
 }
+
+# restore_many N SNAP: N concurrent fc-snap-restore SNAP; ids in o.0..,
+# stderr in e.0..
+restore_many() {
+	_i=0; while [ $_i -lt "$1" ]; do
+		fc-snap-restore "$2" >o.$_i 2>e.$_i &
+		_i=$((_i + 1))
+	done
+	wait
+}

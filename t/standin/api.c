@@ -186,6 +186,7 @@ static void
 put_actions(struct reply *r, struct body *b)
 {
 	char a[32];
+	int k, e;
 
 	if (parse(r, "InstanceActionInfo", b) < 0)
 		return;
@@ -205,6 +206,11 @@ put_actions(struct reply *r, struct body *b)
 			return;
 		}
 		standin_die_point("InstanceStart");
+		if (disks_attach(&S.cfg, &k, &e) < 0) {
+			fault(r, "Start microvm error: Block device error: Error manipulating "
+				"the backing file: %s %s", oserr(e), S.cfg.drives[k].path);
+			return;
+		}
 		snprintf(S.cmdline, sizeof S.cmdline, "%s", S.cfg.have_args ? S.cfg.boot_args : "");
 		S.started = 1;
 		S.state = ST_RUNNING;
@@ -717,11 +723,10 @@ restore(struct body *b, const char *sp, const char *mp, struct vmcfg *c)
 		return -1;
 	if (apply_overrides(b, c) < 0)
 		return -1;
-	for (k = 0; k < c->ndrives; k++)
-		if (file_opens(c->drives[k].path, c->drives[k].ro ? O_RDONLY : O_RDWR, &e) < 0)
-			return fail("Failed to build microVM from snapshot: Block device error: "
-				"Error manipulating the backing file: %s %s", oserr(e),
-				c->drives[k].path);
+	if (disks_attach(c, &k, &e) < 0)
+		return fail("Failed to build microVM from snapshot: Block device error: "
+			"Error manipulating the backing file: %s %s", oserr(e),
+			c->drives[k].path);
 	if (c->have_vsock && vsock_bind(c->uds) < 0)
 		return fail("Failed to build microVM from snapshot: Vsock error: Cannot create "
 			"backend for vsock device: %s", errmsg());

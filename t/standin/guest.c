@@ -138,6 +138,7 @@ guest_start_now(void)
 		}
 		dup2(1, 2);
 		setenv("FCSTANDIN_CMDLINE", S.cmdline, 1);
+		disks_to_guest(&S.cfg);
 		execvp(agent, argv);
 		fprintf(stderr, "fc-standin: guest: cannot run %s: %s\n", agent, strerror(errno));
 		_exit(127);

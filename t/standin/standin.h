@@ -169,4 +169,8 @@ void guest_kill(void);
 void guest_reap(void);          /* after SIGCHLD */
 void guest_ctrl_alt_del(void);
 
+/* disk.c */
+int disks_attach(const struct vmcfg *c, int *bad, int *err);
+void disks_to_guest(const struct vmcfg *c);
+
 #endif
