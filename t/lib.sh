@@ -166,14 +166,61 @@ no_run_dirs() {
 		{ echo "run dirs left: $(ls -A "$FCSNAP_DIR/run")"; return 1; }
 }
 
-# wait_for CMD...: retry CMD for up to 10 s.
+# wait_for CMD...: retry CMD until it succeeds: every 50 ms, for up to
+# T_WAIT seconds (default 120: a limit for a hung test, not a timing
+# assumption; the suite must pass with both cores busy).
 wait_for() {
 	_i=0
 	until "$@" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -lt 200 ] || { echo "timed out waiting for: $*"; return 1; }
+		[ $_i -lt $((${T_WAIT:-120} * 20)) ] || { echo "timed out waiting for: $*"; return 1; }
 		sleep 0.05
 	done
+}
+
+# t_gone PID: the process has exited.  A zombie counts: an orphan's zombie
+# waits for init, which here may take a minute to reap it.
+t_gone() {
+	_st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -z "$_st" ] || [ "$_st" = Z ] || [ "$_st" = X ]
+}
+
+# t_tagged_comm NAME: pids of this script's processes whose command is NAME.
+t_tagged_comm() {
+	for _tp in $(t_tagged_pids); do
+		[ "$(cat "/proc/$_tp/comm" 2>/dev/null)" = "$1" ] && echo "$_tp"
+	done
+	return 0
+}
+
+# t_has_open NAME FILE: a process NAME of this script has FILE open (for
+# example a lock it is waiting for).
+t_has_open() {
+	for _tp in $(t_tagged_comm "$1"); do
+		for _fd in /proc/"$_tp"/fd/*; do
+			[ "$(readlink "$_fd" 2>/dev/null)" = "$2" ] && return 0
+		done
+	done
+	return 1
+}
+
+# t_tree_stopped PID: PID has descendants and every one of them is stopped
+# (state T) or has exited; "pid state ppid" of every process comes from
+# one read of /proc.
+t_tree_stopped() {
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		sed -n 's/^\([0-9]*\) .*) \(.\) \([0-9]*\) .*/\1 \2 \3/p' |
+		awk -v root="$1" '{ st[$1] = $2; pp[$1] = $3 }
+		END {
+			q[0] = root; n = 1; bad = 0
+			for (i = 0; i < n; i++)
+				for (p in pp)
+					if (pp[p] == q[i]) {
+						q[n++] = p
+						if (st[p] != "T" && st[p] != "Z" && st[p] != "X") bad = 1
+					}
+			exit (n > 1 && !bad) ? 0 : 1
+		}'
 }
 
 # sha256 of a file, hex only.
