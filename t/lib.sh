@@ -193,13 +193,11 @@ t_tagged_comm() {
 	return 0
 }
 
-# t_has_open NAME FILE: a process NAME of this script has FILE open (for
-# example a lock it is waiting for).
+# t_has_open PID FILE: process PID has FILE open (for example a lock it is
+# waiting for).
 t_has_open() {
-	for _tp in $(t_tagged_comm "$1"); do
-		for _fd in /proc/"$_tp"/fd/*; do
-			[ "$(readlink "$_fd" 2>/dev/null)" = "$2" ] && return 0
-		done
+	for _fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$_fd" 2>/dev/null)" = "$2" ] && return 0
 	done
 	return 1
 }
