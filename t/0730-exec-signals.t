@@ -52,10 +52,11 @@ test_expect_success 'an unhandled SIGINT kills the guest command: 130' '
 
 test_expect_success 'a second SIGINT within 2 s aborts fc-exec with 130 and removes the VM' '
 	rm -f out
-	fc-exec -s py -- sh -c "trap \"\" INT; echo ready; while :; do sleep 0.1; done" \
+	rm -f ints
+	fc-exec -s py -- sh -c "trap \"echo int >>$TRASH/ints\" INT; echo ready; while :; do sleep 0.1; done" \
 		>out 2>err </dev/null &
 	p=$!
-	wait_file out && kill -INT $p && sleep 0.3 && kill -INT $p &&
+	wait_file out && kill -INT $p && wait_file ints && kill -INT $p &&
 	rc=0; wait $p || rc=$?
 	test $rc = 130 || { echo "exit $rc"; cat err; false; } &&
 	grep -q "interrupted by signal 2" err &&
@@ -72,6 +73,7 @@ test_expect_success 'a paused VM runs none of its commands; resumed, they go on'
 	p=$! &&
 	wait_for test -s ticks &&
 	fc-call "$FCSNAP_DIR/run/$id/api.sock" pause &&
+	wait_for t_tree_stopped "$(vm_pid "$id")" &&
 	a=$(ticks ticks) && sleep 0.5 && b=$(ticks ticks) &&
 	test "$a" = "$b" &&
 	fc-call "$FCSNAP_DIR/run/$id/api.sock" resume &&
@@ -83,7 +85,7 @@ test_expect_success 'a paused VM runs none of its commands; resumed, they go on'
 
 test_expect_success 'SIGINT while restoring: 130, nothing left' '
 	rm -f out
-	FCSTANDIN_DELAY_MS=300 fc-exec -s py -- true >out 2>err </dev/null &
+	FCSTANDIN_DELAY_MS=2000 fc-exec -s py -- true >out 2>err </dev/null &
 	p=$!
 	wait_for sh -c "ls $FCSNAP_DIR/run/*/vm.json" && kill -INT $p &&
 	rc=0; wait $p || rc=$?
@@ -108,7 +110,7 @@ test_expect_success 'fc-exec killed with SIGKILL: its VM and command are gone wi
 
 test_expect_success 'SIGKILL right after the start, while restoring: nothing left' '
 	rm -f out
-	FCSTANDIN_DELAY_MS=200 fc-exec -s py -- true >out 2>err </dev/null &
+	FCSTANDIN_DELAY_MS=2000 fc-exec -s py -- true >out 2>err </dev/null &
 	p=$!
 	wait_for sh -c "ls $FCSNAP_DIR/run/*/api.sock" && kill -KILL $p && { wait $p || true; } &&
 	wait_for no_run_dirs &&
