@@ -11,21 +11,13 @@
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION.
 # (https when given --tls-cert/--tls-key). Also sets S3_PORT, S3_PID, S3_DATA. The server runs without
 # FCSNAP_TEST_TAG, so test_no_strays does not count it.
-# If t/s3/node_modules is missing it runs `npm install` there first (once,
-# under a lock); .ci/run does the same.
+# If t/s3/node_modules is missing it installs it first with t/deps (once,
+# under a lock), as make check does.
 
 S3_BUCKET=test
 
 s3_install() {
-	_s3dir=$FCSNAP_SRC/t/s3
-	[ -d "$_s3dir/node_modules/@20minutes/s3rver" ] && return 0
-	command -v npm >/dev/null 2>&1 ||
-		{ echo "npm is missing: install nodejs and npm (the S3 tests need them)"; return 1; }
-	(
-		command -v flock >/dev/null 2>&1 && flock 9
-		[ -d "$_s3dir/node_modules/@20minutes/s3rver" ] ||
-			(cd "$_s3dir" && npm install --no-audit --no-fund --loglevel=error >&2)
-	) 9>"${TMPDIR:-/tmp}/fcsnap-npm-install.lock"
+	[ -d "$FCSNAP_SRC/t/s3/node_modules/@20minutes/s3rver" ] || sh "$FCSNAP_SRC/t/deps" --s3-server
 }
 
 s3_start() {
