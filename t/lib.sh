@@ -181,9 +181,12 @@ wait_for() {
 # t_gone PID: the process has exited.  A zombie counts: an orphan's zombie
 # waits for init, which here may take a minute to reap it.
 t_gone() {
-	_st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	_st=$(t_state "$1")
 	[ -z "$_st" ] || [ "$_st" = Z ] || [ "$_st" = X ]
 }
+
+# t_state PID: its one-letter state (R, S, T, Z...), empty when there is none.
+t_state() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1; }
 
 # t_tagged_comm NAME: pids of this script's processes whose command is NAME.
 t_tagged_comm() {

@@ -56,6 +56,7 @@ kill_all_vms() {
 	# the stand-in's guest agents go with it; wait until they are gone
 	wait_for no_vm_procs || :
 }
+# no_vm_procs: no stand-in or guest agent of this test is left
 no_vm_procs() { [ -z "$(t_tagged_comm fc-agent)$(t_tagged_comm fc-standin)" ]; }
 
 # Ping the agent of VM id through its vsock socket.
