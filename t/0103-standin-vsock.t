@@ -54,7 +54,7 @@ test_expect_success 'malformed CONNECT lines are closed without a reply' '
 '
 
 test_expect_success 'bytes sent with the CONNECT line in one write are not lost' '
-	printf "CONNECT 52\nsame-segment\n" | socat -t2 - UNIX-CONNECT:v/v.sock >raw &&
+	printf "CONNECT 52\nsame-segment\n" | socat -t 60 - UNIX-CONNECT:v/v.sock >raw &&
 	head -n1 raw | grep -Eq "^OK [0-9]+$" &&
 	[ "$(sed -n 2p raw)" = same-segment ]
 '
