@@ -38,8 +38,9 @@ si_kill() {
 	si_wait "$1"
 }
 
-# si_alive D: the stand-in still runs.
-si_alive() { kill -0 "$(cat "$1/pid")" 2>/dev/null; }
+# si_alive D: the stand-in still runs (its zombie, waiting for a slow init
+# to reap it, does not).
+si_alive() { ! t_gone "$(cat "$1/pid")"; }
 
 # api D METHOD PATH [BODY]: one request; status in D/code, body in D/resp.
 api() {
