@@ -5,6 +5,7 @@
 #include "json.h"
 #include "meta.h"
 #include "remote.h"
+#include "s3obj.h"
 #include "store.h"
 #include "util.h"
 

@@ -4,6 +4,7 @@
 #include "chunk.h"
 #include "manifest.h"
 #include "meta.h"
+#include "s3pool.h"
 #include "util.h"
 
 #include <errno.h>

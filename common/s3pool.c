@@ -33,7 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "s3.h"
+#include "s3pool.h"
 #include "strbuf.h"
 #include "util.h"
 
