@@ -63,17 +63,21 @@ test_expect_success 'a second SIGINT within 2 s aborts fc-exec with 130 and remo
 	no_run_dirs && wait_for test_no_strays
 '
 
+# ticker_stopped: the guest shell writing the ticks is stopped (the pause's
+# SIGSTOP has landed, so no tick is in flight)
+ticker_stopped() { [ "$(t_state "$(cat "$TRASH/ticker.pid")")" = T ]; }
+
 # ticks F: how many lines F has.
 ticks() { wc -l <"$1" | tr -d " "; }
 
 test_expect_success 'a paused VM runs none of its commands; resumed, they go on' '
 	id=$(fc-snap-restore py) || exit 1
-	fc-exec -v "$id" -- sh -c "while :; do echo t >>\"$TRASH/ticks\"; sleep 0.02; done" \
+	fc-exec -v "$id" -- sh -c "echo \$\$ >$TRASH/ticker.pid; while :; do echo t >>\"$TRASH/ticks\"; sleep 0.02; done" \
 		>/dev/null 2>&1 </dev/null &
 	p=$! &&
 	wait_for test -s ticks &&
 	fc-call "$FCSNAP_DIR/run/$id/api.sock" pause &&
-	wait_for t_tree_stopped "$(vm_pid "$id")" &&
+	wait_for ticker_stopped &&
 	a=$(ticks ticks) && sleep 0.5 && b=$(ticks ticks) &&
 	test "$a" = "$b" &&
 	fc-call "$FCSNAP_DIR/run/$id/api.sock" resume &&

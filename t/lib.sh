@@ -202,25 +202,6 @@ t_has_open() {
 	return 1
 }
 
-# t_tree_stopped PID: PID has descendants and every one of them is stopped
-# (state T) or has exited; "pid state ppid" of every process comes from
-# one read of /proc.
-t_tree_stopped() {
-	cat /proc/[0-9]*/stat 2>/dev/null |
-		sed -n 's/^\([0-9]*\) .*) \(.\) \([0-9]*\) .*/\1 \2 \3/p' |
-		awk -v root="$1" '{ st[$1] = $2; pp[$1] = $3 }
-		END {
-			q[0] = root; n = 1; bad = 0
-			for (i = 0; i < n; i++)
-				for (p in pp)
-					if (pp[p] == q[i]) {
-						q[n++] = p
-						if (st[p] != "T" && st[p] != "Z" && st[p] != "X") bad = 1
-					}
-			exit (n > 1 && !bad) ? 0 : 1
-		}'
-}
-
 # t_user: make a throwaway local user for this script (root only; useradd
 # and setpriv needed), removed when the script ends.  Sets T_USER, T_UID,
 # T_GID.  Returns 1 when that is not possible here (say so with test_skip).
