@@ -1,7 +1,8 @@
 # fcsnap - Firecracker snapshot tools.  See README.
 #
 #   make                 build every program and libfcsnap.a into $(O)
-#   make check           build, then run the whole TAP suite with prove
+#   make check           check the tools the tests need (t/deps: as root it
+#                        installs what is missing), build, run the TAP suite
 #   make check SANITIZE=1  the same under ASan+UBSan (objects in build/san)
 #   make STATIC=1        static binaries
 #   make install PREFIX=/usr/local DESTDIR=
@@ -94,10 +95,16 @@ $(O)/t/fc-standin: $(STAND_SRC:%.c=$(O)/%.o) $(LIB)
 	$(CC) -o $@ $(STAND_SRC:%.c=$(O)/%.o) $(LIB) $(ALL_LDFLAGS)
 
 # The suite: C unit tests (TAP binaries) and shell scripts t/NNNN-*.t.
-# T names a subset: make check T='t/0100-*.t'
+# T names a subset: make check T='t/0100-*.t'.  t/deps runs first, before
+# anything is built: it installs what the tests need (as root, with
+# apt-get) or stops with one line naming the packages.
 T ?= $(UNITS) $(sort $(wildcard t/[0-9]*.t))
-check: tests
+check: deps
+	@$(MAKE) --no-print-directory tests
 	FCSNAP_BUILD=$(abspath $(O)) FCSNAP_SRC=$(CURDIR) $(PROVE) -j$(JOBS) $(T)
+
+deps:
+	@sh t/deps
 
 # libFuzzer targets: fuzz/<name>.c, built with clang over a copy of the
 # library instrumented for coverage (FUZZ_O, default build/fuzz).  Run one with
@@ -136,5 +143,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests check fuzz bench demo install clean
+.PHONY: all tests check deps fuzz bench demo install clean
 .SECONDARY:

@@ -14,7 +14,7 @@ start_fc() {
 }
 stop_fc() {
 	kill "$(cat "$TRASH/$1.pid")" 2>/dev/null || true
-	wait_for sh -c "! kill -0 $(cat "$TRASH/$1.pid")"
+	wait_for t_gone "$(cat "$TRASH/$1.pid")"
 }
 at_exit 'for p in "$TRASH"/*.pid; do kill "$(cat "$p")"; done'
 

@@ -21,41 +21,41 @@ test_expect_success 'FCSTANDIN_VERSION changes --version and --snapshot-version'
 '
 
 test_expect_success 'a malformed FCSTANDIN_VERSION is refused' '
-	FCSTANDIN_VERSION=banana expect_code 1 timeout 10 fc-standin --version &&
+	FCSTANDIN_VERSION=banana expect_code 1 timeout 120 fc-standin --version &&
 	grep_err FCSTANDIN_VERSION
 '
 
 test_expect_success 'unknown arguments are refused like firecracker (exit 153)' '
-	expect_code 153 timeout 10 fc-standin --api-sock x.sock --bogus &&
+	expect_code 153 timeout 120 fc-standin --api-sock x.sock --bogus &&
 	grep_err "Found argument .--bogus." &&
-	expect_code 153 timeout 10 fc-standin stray &&
+	expect_code 153 timeout 120 fc-standin stray &&
 	[ ! -e x.sock ]
 '
 
 test_expect_success 'a flag that needs a value without one is refused' '
-	expect_code 153 timeout 10 fc-standin --api-sock &&
+	expect_code 153 timeout 120 fc-standin --api-sock &&
 	grep_err "requires a value" &&
-	expect_code 153 timeout 10 fc-standin --id --api-sock x.sock
+	expect_code 153 timeout 120 fc-standin --id --api-sock x.sock
 '
 
 test_expect_success 'a repeated flag is refused' '
-	expect_code 153 timeout 10 fc-standin --api-sock a.sock --api-sock b.sock &&
+	expect_code 153 timeout 120 fc-standin --api-sock a.sock --api-sock b.sock &&
 	grep_err "more than once"
 '
 
 test_expect_success '--level needs --log-path before 1.6 only; --no-seccomp excludes --seccomp-filter' '
-	FCSTANDIN_VERSION=1.5.1 expect_code 153 timeout 10 fc-standin --api-sock a.sock --level Debug &&
+	FCSTANDIN_VERSION=1.5.1 expect_code 153 timeout 120 fc-standin --api-sock a.sock --level Debug &&
 	grep_err log-path &&
 	[ ! -e a.sock ] &&
 	si_start lv --level Debug &&
 	expect_api lv 200 GET /version &&
 	si_kill lv &&
-	expect_code 153 timeout 10 fc-standin --api-sock a.sock --no-seccomp --seccomp-filter f &&
+	expect_code 153 timeout 120 fc-standin --api-sock a.sock --no-seccomp --seccomp-filter f &&
 	grep_err seccomp
 '
 
 test_expect_success '--config-file and --no-api are refused as unsupported' '
-	expect_code 1 timeout 10 fc-standin --api-sock a.sock --config-file c.json &&
+	expect_code 1 timeout 120 fc-standin --api-sock a.sock --config-file c.json &&
 	grep_err "not supported" &&
 	[ ! -e a.sock ]
 '
@@ -73,7 +73,7 @@ test_expect_success 'the real value-taking and boolean flags are accepted' '
 '
 
 test_expect_success 'a bad instance id is refused' '
-	expect_code 1 timeout 10 fc-standin --api-sock a.sock --id "bad id!" &&
+	expect_code 1 timeout 120 fc-standin --api-sock a.sock --id "bad id!" &&
 	grep_err "Invalid instance ID"
 '
 
@@ -88,7 +88,7 @@ test_expect_success 'the API socket path is relative to the working directory' '
 
 test_expect_success 'an existing API socket path makes it exit 1 like firecracker' '
 	mkdir -p busy && : >busy/api.sock &&
-	(cd busy && expect_code 1 timeout 10 fc-standin --api-sock api.sock) &&
+	(cd busy && expect_code 1 timeout 120 fc-standin --api-sock api.sock) &&
 	grep -q "Failed to open the API socket at: api.sock. Check that it is not already used." busy/out &&
 	grep -q "FailedToBindSocket" busy/err
 '
@@ -101,7 +101,7 @@ test_expect_success '--describe-snapshot prints the format of a state file' '
 	expect_code 0 fc-standin --describe-snapshot snap/vmstate &&
 	[ "$(cat out)" = "v8.0.0" ] &&
 	echo junk >junk &&
-	expect_code 1 timeout 10 fc-standin --describe-snapshot junk
+	expect_code 1 timeout 120 fc-standin --describe-snapshot junk
 '
 
 test_expect_success '--help prints usage and exits 0' '

@@ -253,12 +253,12 @@ test_expect_success 'keep-alive: several requests on one connection' '
 '
 
 test_expect_success 'malformed HTTP gets 400 and the connection closed' '
-	printf "NONSENSE\r\n\r\n" | socat -t2 - UNIX-CONNECT:$D/api.sock >raw &&
+	printf "NONSENSE\r\n\r\n" | socat -t 60 - UNIX-CONNECT:$D/api.sock >raw &&
 	head -n1 raw | grep -q "^HTTP/1.1 400" &&
-	printf "PUT /actions HTTP/1.1\r\nContent-Length: abc\r\n\r\n" | socat -t2 - UNIX-CONNECT:$D/api.sock >raw &&
+	printf "PUT /actions HTTP/1.1\r\nContent-Length: abc\r\n\r\n" | socat -t 60 - UNIX-CONNECT:$D/api.sock >raw &&
 	head -n1 raw | grep -q "^HTTP/1.1 400" &&
 	printf "PUT /actions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" |
-		socat -t2 - UNIX-CONNECT:$D/api.sock >raw &&
+		socat -t 60 - UNIX-CONNECT:$D/api.sock >raw &&
 	head -n1 raw | grep -q "^HTTP/1.1 400"
 '
 

@@ -8,6 +8,17 @@ unset FCSTANDIN_AGENT
 # proc_state PID: the one-letter state from /proc/PID/stat.
 proc_state() { sed 's/^.*) //' "/proc/$1/stat" | cut -c1; }
 
+# vsock_accepted D: the stand-in of D holds an accepted connection on its
+# vsock socket (a connected socket of its own bound to v.sock).
+vsock_accepted() {
+	for _ino in $(ls -l "/proc/$(cat "$1/pid")/fd" 2>/dev/null |
+			sed -n "s/.*socket:\[\([0-9]*\)\]\$/\1/p"); do
+		awk -v i="$_ino" '$7 == i && $6 == "03" && $8 ~ /(^|\/)v\.sock$/ { f = 1 } END { exit !f }' \
+			/proc/net/unix && return 0
+	done
+	return 1
+}
+
 test_expect_success 'CONNECT before boot is closed without OK' '
 	si_start_echo v &&
 	si_config v 8 &&
@@ -43,7 +54,7 @@ test_expect_success 'malformed CONNECT lines are closed without a reply' '
 '
 
 test_expect_success 'bytes sent with the CONNECT line in one write are not lost' '
-	printf "CONNECT 52\nsame-segment\n" | socat -t2 - UNIX-CONNECT:v/v.sock >raw &&
+	printf "CONNECT 52\nsame-segment\n" | socat -t 60 - UNIX-CONNECT:v/v.sock >raw &&
 	head -n1 raw | grep -Eq "^OK [0-9]+$" &&
 	[ "$(sed -n 2p raw)" = same-segment ]
 '
@@ -77,7 +88,7 @@ test_expect_success 'a CONNECT while paused waits and is answered after resume' 
 	expect_api v 204 PATCH /vm "{\"state\":\"Paused\"}" &&
 	(echo held | vsock-cat v/v.sock 52 >held.out 2>held.err; echo $? >held.rc) &
 	hp=$! &&
-	sleep 0.3 &&
+	wait_for vsock_accepted v &&
 	[ ! -e held.rc ] &&
 	expect_api v 204 PATCH /vm "{\"state\":\"Resumed\"}" &&
 	wait $hp &&
@@ -105,7 +116,7 @@ test_expect_success 'SIGTERM: the stand-in and its guest are gone, its temp dir 
 	g=$(guest_pids | head -n1) && [ -n "$g" ] &&
 	gdir=$(tr "\0" "\n" </proc/$g/cmdline | tail -n1) && [ -d "$gdir" ] &&
 	si_kill v &&
-	wait_for sh -c "! kill -0 $g 2>/dev/null" &&
+	wait_for t_gone $g &&
 	[ ! -e "$gdir" ] &&
 	test_no_strays
 '

@@ -89,7 +89,7 @@ test_expect_success 'FCSTANDIN_DELAY_MS delays one client without blocking the o
 '
 
 test_expect_success 'FCSTANDIN_BOOT_MS delays the guest after InstanceStart' '
-	FCSTANDIN_BOOT_MS=3000 si_start_echo bm &&
+	FCSTANDIN_BOOT_MS=15000 si_start_echo bm &&
 	si_boot bm 8 &&
 	[ -z "$(guest_pids)" ] &&
 	expect_code 3 vsock-cat bm/v.sock 52 </dev/null &&
@@ -139,7 +139,7 @@ test_expect_success 'SIGKILL of the stand-in takes the guest down (PDEATHSIG)' '
 	si_boot k9 8 && si_guest_ready k9 &&
 	g=$(guest_pids) && [ -n "$g" ] &&
 	si_kill k9 KILL &&
-	wait_for sh -c "! kill -0 $g 2>/dev/null" &&
+	wait_for t_gone $g &&
 	test_no_strays
 '
 

@@ -72,7 +72,7 @@ test_expect_success 'in test mode the agent ends with the process that started i
 	parent=$!
 	wait_for test -S "$TRASH/g4/10789" &&
 	kill -9 $parent &&
-	wait_for sh -c "! kill -0 $(cat apid) 2>/dev/null"
+	wait_for t_gone "$(cat apid)"
 '
 
 test_expect_success 'a bad port is a usage error' '

@@ -21,8 +21,15 @@ test_expect_success 'it mounted a tmpfs on /tmp' '
 	grep -q tmpfs out
 '
 
+# reaped: no sleep of the orphans below is left, not even as a zombie
+reaped() {
+	agent-cli "$S" exec -- sh -c "cat /proc/[0-9]*/stat" >reaped.out &&
+	! grep -q "^[0-9]* (sleep) " reaped.out
+}
+
 test_expect_success 'orphans are reaped: no zombies remain' '
 	agent-cli "$S" exec -- sh -c "(sleep 0.1 &); (sleep 0.1 &); sleep 0.5" &&
+	wait_for reaped &&
 	agent-cli "$S" exec -- sh -c "cat /proc/[0-9]*/stat" >out &&
 	! grep -E "^[0-9]+ \([^)]*\) Z " out
 '
@@ -35,7 +42,7 @@ test_expect_success 'sessions work as PID 1 (exit status, streams)' '
 
 test_expect_success 'SIGTERM to PID 1 shuts down and ends the namespace' '
 	kill -TERM $AGENT &&
-	wait_for sh -c "! kill -0 $UNSHARE" &&
+	wait_for t_gone $UNSHARE &&
 	! kill -0 $AGENT 2>/dev/null
 '
 

@@ -64,10 +64,18 @@ test_expect_success '-t gives up after the timeout while the lock is held' '
 	touch release && wait
 '
 
+# rm_waits: a fc-snap-rm has the lock of d open (and is waiting for it)
+rm_waits() {
+	for _r in $(t_tagged_comm fc-snap-rm); do
+		t_has_open "$_r" "$FCSNAP_DIR/locks/d.lock" && return 0
+	done
+	return 1
+}
+
 test_expect_success 'rm waits for the lock and removes once it is released' '
 	start_locker &&
 	{ fc-snap-rm -t 60 d >rm.out 2>&1; echo $? >rm.rc; } &
-	sleep 0.3 &&
+	wait_for rm_waits &&
 	test ! -e rm.rc &&
 	test -d "$FCSNAP_DIR/snapshots/d" &&
 	touch release &&

@@ -11,14 +11,8 @@ dead() {
 	_s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d" " -f1)
 	[ -z "$_s" ] || [ "$_s" = Z ] || [ "$_s" = X ]
 }
-# no stand-in or guest agent of this test is left
-no_vm_procs() {
-	for _p in $(t_tagged_pids); do
-		case "$(cat /proc/$_p/comm 2>/dev/null)" in
-		fc-standin|fc-agent) return 1 ;;
-		esac
-	done
-}
+# stopped PID: the process is stopped (a SIGSTOP has landed)
+stopped() { [ "$(t_state "$1")" = T ]; }
 
 test_expect_success 'setup: a snapshot and two restores of it' '
 	fc-snap-create -l py -r rootfs.img >/dev/null &&
@@ -44,6 +38,7 @@ test_expect_success 'a paused VM shows as paused' '
 test_expect_success 'a VM whose process is stopped shows as stopped without waiting on its API' '
 	p=$(vm_pid $(cat id2)) &&
 	kill -STOP $p &&
+	wait_for stopped $p &&
 	rc=0
 	fc-ps -t 30 >out || rc=$?
 	kill -CONT $p &&

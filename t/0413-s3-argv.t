@@ -9,18 +9,18 @@ B=s3://$S3_BUCKET
 export AWS_SESSION_TOKEN=fcsnap-session-token-$$
 
 # s3rver ignores the session token header; it is still signed and sent.
+# The slow curl says its pid (exec keeps it) in $TRASH/curl.pid.
 cat >"$TRASH/slowcurl" <<EOS
 #!/bin/sh
+echo \$\$ >"$TRASH/curl.pid"
 exec $(command -v curl) --limit-rate 100k "\$@"
 EOS
 chmod +x "$TRASH/slowcurl"
 
-# curl_pid: the tagged curl process, if one runs.
+# curl_pid: the slow curl's pid, once it runs curl.
 curl_pid() {
-	for p in $(t_tagged_pids); do
-		[ "$(cat /proc/$p/comm 2>/dev/null)" = curl ] && { echo "$p"; return 0; }
-	done
-	return 1
+	[ -s "$TRASH/curl.pid" ] && [ "$(cat "/proc/$(cat "$TRASH/curl.pid")/comm" 2>/dev/null)" = curl ] &&
+		cat "$TRASH/curl.pid"
 }
 
 # check_lists: ./argv (one argument per line) shows no secret, no
@@ -51,7 +51,9 @@ test_expect_success 'a slow upload: curl argv and environment carry no secret, h
 	FCSNAP_CURL=$TRASH/slowcurl s3-cli put "$B/secret-key-name/up" big &
 	cli=$! &&
 	wait_for curl_pid &&
-	check_proc "$(curl_pid)" &&
+	c=$(curl_pid) && kill -STOP $c &&
+	check_proc $c &&
+	kill -CONT $c &&
 	wait $cli &&
 	s3-cli cat "$B/secret-key-name/up" | cmp - big
 '

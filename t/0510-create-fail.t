@@ -123,7 +123,7 @@ test_expect_success 'with -w the second create waits for the first, then succeed
 	start_hanging_create
 	fc-snap-create -w -l keep -r rootfs.img >o2 2>e2 &
 	w=$!
-	sleep 0.3 &&
+	wait_for t_has_open $w "$FCSNAP_DIR/locks/keep.lock" &&
 	kill -0 $w &&
 	kill -TERM "$(cat hang.pid)" && { wait "$(cat hang.pid)" || true; } &&
 	wait $w &&

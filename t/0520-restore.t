@@ -194,7 +194,7 @@ test_expect_success 'SIGTERM during restore: nothing left' '
 	(unset FCSTANDIN_AGENT; exec fc-snap-restore -t 60 py) >o1 2>e1 &
 	p=$! &&
 	wait_for has_api_sock &&
-	sleep 0.2 &&
+	wait_for sh -c "curl -s --unix-socket $FCSNAP_DIR/run/*/api.sock http://localhost/ | grep -q Running" &&
 	kill -TERM $p && rc=0 && wait $p || rc=$? &&
 	test "$rc" = 1 && grep -q "interrupted by signal 15" e1 &&
 	test_no_strays && no_run_dirs

@@ -84,8 +84,8 @@ test_expect_success 'an unknown VM is refused' '
 
 test_expect_success 'a dead VM is refused' '
 	fc-snap-restore --id dead base &&
-	kill -9 "$(vm_pid dead)" &&
-	sleep 0.1 &&
+	p=$(vm_pid dead) && kill -9 "$p" &&
+	wait_for t_gone "$p" &&
 	expect_code 1 fc-snap-create --from-vm dead -l x &&
 	one_line_err && grep_err "not running" &&
 	test ! -e "$(snapdir x)"

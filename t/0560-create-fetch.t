@@ -51,7 +51,7 @@ test_expect_success 'a missing firecracker and kernel are fetched into the store
 '
 
 test_expect_success 'the second create finds them in the store and fetches nothing' '
-	kill "$(cat http.pid)" &&
+	kill "$(cat http.pid)" && wait_for t_gone "$(cat http.pid)" &&
 	expect_code 0 fc-snap-create -l again -r rootfs.img &&
 	! grep -q fetched err
 '
@@ -116,7 +116,7 @@ test_expect_success 'after a SIGKILL during the download, the next fetch drops t
 '
 
 test_expect_success 'offline: a clear one-line error naming the URL' '
-	kill "$(cat http.pid)" && sleep 0.2 &&
+	kill "$(cat http.pid)" && wait_for t_gone "$(cat http.pid)" &&
 	expect_code 1 fc-snap-create -l off -r rootfs.img -f "$TRASH/off/fc" &&
 	one_line_err && grep_err "cannot download|no network"
 '

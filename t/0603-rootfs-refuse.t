@@ -121,8 +121,16 @@ test_expect_success 'a missing agent or input directory is refused' '
 	[ ! -e new.ext4 ] && clean_dir
 '
 
+# mkfs_gone: no slow mkfs (below) of this script runs; it dies of the
+# SIGKILL fc-rootfs sent it, maybe only after fc-rootfs has exited
+mkfs_gone() {
+	for _q in $(t_tagged_comm sleep); do
+		! grep -q "7350\.5" "/proc/$_q/cmdline" 2>/dev/null || return 1
+	done
+}
+
 test_expect_success 'SIGTERM during mkfs: child killed, temp files removed' '
-	printf "#!/bin/sh\n: >\"$TRASH/mkfs.started\"\nexec sleep 73.5\n" >slowmkfs &&
+	printf "#!/bin/sh\n: >\"$TRASH/mkfs.started\"\nexec sleep 7350.5\n" >slowmkfs &&
 	chmod 755 slowmkfs &&
 	FCSNAP_MKFS_EXT4=$TRASH/slowmkfs fc-rootfs -d src -o sig.ext4 --agent ./agent &
 	pid=$! &&
@@ -130,7 +138,7 @@ test_expect_success 'SIGTERM during mkfs: child killed, temp files removed' '
 	kill -TERM $pid && st=0 && wait $pid || st=$? &&
 	[ "$st" -ne 0 ] &&
 	[ ! -e sig.ext4 ] && clean_dir &&
-	! pgrep -f "sleep 73.5" >/dev/null &&
+	wait_for mkfs_gone &&
 	true
 '
 

@@ -123,7 +123,7 @@ test_expect_success 'a kernel with the wrong SHA-256 is refused and not installe
 '
 
 test_expect_success 'nothing stray is left' '
-	kill $(cat http.pid) && wait_for sh -c "! kill -0 $(cat http.pid)" &&
+	kill $(cat http.pid) && wait_for t_gone "$(cat http.pid)" &&
 	test_no_strays
 '
 

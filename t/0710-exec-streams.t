@@ -48,10 +48,19 @@ test_expect_success '1 GiB of guest stdout into a slow reader: all bytes, bounde
 	vm_ping s1
 '
 
+# read_at_least NAME BYTES: a process NAME of this script has read BYTES.
+read_at_least() {
+	for _r in $(t_tagged_comm "$1"); do
+		[ "$(sed -n "s/^rchar: //p" "/proc/$_r/io" 2>/dev/null)" -ge "$2" ] 2>/dev/null &&
+			return 0
+	done
+	return 1
+}
+
 test_expect_success 'fc-exec memory stays bounded while the reader is slow' '
 	( fc-exec -v s1 -- head -c 1073741824 /dev/zero | slow-reader 4096 1000 >count2 ) &
-	sleep 5 &&
-	pid=$(pgrep -f "fc-exec -v s1 -- head -c 1073741824" | head -n 1) &&
+	wait_for read_at_least slow-reader 16777216 &&
+	pid=$(t_tagged_comm fc-exec | head -n 1) &&
 	rss=$(awk "/^VmRSS/ { print \$2 }" /proc/$pid/status) &&
 	echo "rss ${rss} kB" &&
 	test "$rss" -lt 131072 &&

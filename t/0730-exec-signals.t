@@ -52,26 +52,32 @@ test_expect_success 'an unhandled SIGINT kills the guest command: 130' '
 
 test_expect_success 'a second SIGINT within 2 s aborts fc-exec with 130 and removes the VM' '
 	rm -f out
-	fc-exec -s py -- sh -c "trap \"\" INT; echo ready; while :; do sleep 0.1; done" \
+	rm -f ints
+	fc-exec -s py -- sh -c "trap \"echo int >>$TRASH/ints\" INT; echo ready; while :; do sleep 0.1; done" \
 		>out 2>err </dev/null &
 	p=$!
-	wait_file out && kill -INT $p && sleep 0.3 && kill -INT $p &&
+	wait_file out && kill -INT $p && wait_file ints && kill -INT $p &&
 	rc=0; wait $p || rc=$?
 	test $rc = 130 || { echo "exit $rc"; cat err; false; } &&
 	grep -q "interrupted by signal 2" err &&
 	no_run_dirs && wait_for test_no_strays
 '
 
+# ticker_stopped: the guest shell writing the ticks is stopped (the pause's
+# SIGSTOP has landed, so no tick is in flight)
+ticker_stopped() { [ "$(t_state "$(cat "$TRASH/ticker.pid")")" = T ]; }
+
 # ticks F: how many lines F has.
 ticks() { wc -l <"$1" | tr -d " "; }
 
 test_expect_success 'a paused VM runs none of its commands; resumed, they go on' '
 	id=$(fc-snap-restore py) || exit 1
-	fc-exec -v "$id" -- sh -c "while :; do echo t >>\"$TRASH/ticks\"; sleep 0.02; done" \
+	fc-exec -v "$id" -- sh -c "echo \$\$ >$TRASH/ticker.pid; while :; do echo t >>\"$TRASH/ticks\"; sleep 0.02; done" \
 		>/dev/null 2>&1 </dev/null &
 	p=$! &&
 	wait_for test -s ticks &&
 	fc-call "$FCSNAP_DIR/run/$id/api.sock" pause &&
+	wait_for ticker_stopped &&
 	a=$(ticks ticks) && sleep 0.5 && b=$(ticks ticks) &&
 	test "$a" = "$b" &&
 	fc-call "$FCSNAP_DIR/run/$id/api.sock" resume &&
@@ -83,7 +89,7 @@ test_expect_success 'a paused VM runs none of its commands; resumed, they go on'
 
 test_expect_success 'SIGINT while restoring: 130, nothing left' '
 	rm -f out
-	FCSTANDIN_DELAY_MS=300 fc-exec -s py -- true >out 2>err </dev/null &
+	FCSTANDIN_DELAY_MS=2000 fc-exec -s py -- true >out 2>err </dev/null &
 	p=$!
 	wait_for sh -c "ls $FCSNAP_DIR/run/*/vm.json" && kill -INT $p &&
 	rc=0; wait $p || rc=$?
@@ -108,7 +114,7 @@ test_expect_success 'fc-exec killed with SIGKILL: its VM and command are gone wi
 
 test_expect_success 'SIGKILL right after the start, while restoring: nothing left' '
 	rm -f out
-	FCSTANDIN_DELAY_MS=200 fc-exec -s py -- true >out 2>err </dev/null &
+	FCSTANDIN_DELAY_MS=2000 fc-exec -s py -- true >out 2>err </dev/null &
 	p=$!
 	wait_for sh -c "ls $FCSNAP_DIR/run/*/api.sock" && kill -KILL $p && { wait $p || true; } &&
 	wait_for no_run_dirs &&

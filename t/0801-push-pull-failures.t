@@ -20,23 +20,15 @@ same_dirs() {
 }
 
 # big: 24 MiB of random memory in 64 KiB chunks (384 of them)
-# A curl that takes its time to start, so a push or pull is still running
-# when a test stops it (one curl carries a batch of chunks: they are quick).
-printf '#!/bin/sh\nsleep 0.3\nexec %s "$@"\n' "$(command -v curl)" >"$TRASH/slowcurl"
-chmod +x "$TRASH/slowcurl"
 
 # kill_pull_after N NAME URL: start a one-connection pull of NAME, SIGKILL
-# it once its journal lists N chunks.
+# it once its journal lists N chunks (s3_gate_curl holds it there).
 kill_pull_after() {
-	FCSNAP_CURL=$TRASH/slowcurl fc-snap-pull -j 1 "$2" "$3" >/dev/null 2>&1 &
-	_pid=$!
 	_j="$SD/.pull-$2/journal"
-	_i=0
-	until [ -f "$_j" ] && [ "$(wc -l <"$_j")" -ge "$1" ]; do
-		_i=$((_i + 1)); [ $_i -lt 3000 ] || { echo "pull never got going"; return 1; }
-		kill -0 $_pid 2>/dev/null || { echo "pull ended before the kill"; return 1; }
-		sleep 0.01
-	done
+	s3_gate_curl "[ -f '$_j' ] && [ \$(wc -l <'$_j') -ge $1 ]" || return 1
+	FCSNAP_CURL=$TRASH/gatecurl fc-snap-pull -j 1 "$2" "$3" >/dev/null 2>&1 &
+	_pid=$!
+	s3_gate_wait $_pid || return 1
 	kill -9 $_pid
 	wait $_pid || :
 }
@@ -107,14 +99,11 @@ test_expect_success 'once the bad chunks are deleted, a push uploads them again 
 test_expect_success 'a push killed before the end leaves no manifest, so no remote snapshot' '
 	store-tool snap half 32M 1 >/dev/null &&
 	head -c 24M /dev/urandom | dd of="$SD/half/mem" bs=1M seek=4 conv=notrunc 2>/dev/null &&
-	FCSNAP_CURL=$TRASH/slowcurl fc-snap-push -j 1 --chunk-size 64K half "s3://$S3_BUCKET/h" \
+	s3_gate_curl "[ \$(s3-cli ls s3://$S3_BUCKET/h/chunks/ | wc -l) -ge 10 ]" || exit 1
+	FCSNAP_CURL=$TRASH/gatecurl fc-snap-push -j 1 --chunk-size 64K half "s3://$S3_BUCKET/h" \
 		>/dev/null 2>&1 &
-	pid=$! && i=0 &&
-	until [ "$(s3-cli ls "s3://$S3_BUCKET/h/chunks/" | wc -l)" -ge 10 ]; do
-		i=$((i + 1)); [ $i -lt 3000 ] || { echo "push never got going"; exit 1; }
-		kill -0 $pid 2>/dev/null || { echo "push ended before the kill"; exit 1; }
-		sleep 0.01
-	done &&
+	pid=$! &&
+	s3_gate_wait $pid &&
 	kill -9 $pid && { wait $pid || :; } &&
 	expect_code 3 s3-cli head "s3://$S3_BUCKET/h/snapshots/half/manifest" &&
 	expect_code 1 fc-snap-pull --as x half "s3://$S3_BUCKET/h" &&
@@ -125,12 +114,11 @@ test_expect_success 'a push killed before the end leaves no manifest, so no remo
 
 test_expect_success 'SIGTERM stops a pull, publishes nothing, leaves no process' '
 	fc-snap-rm healed &&
-	FCSNAP_CURL=$TRASH/slowcurl fc-snap-pull -j 1 --as healed big "$R" >/dev/null 2>err &
-	pid=$! && i=0 &&
-	until [ -f "$SD/.pull-healed/journal" ] && [ "$(wc -l <"$SD/.pull-healed/journal")" -ge 5 ]; do
-		i=$((i + 1)); [ $i -lt 3000 ] || { echo "pull never got going"; exit 1; }
-		sleep 0.01
-	done &&
+	j=$SD/.pull-healed/journal &&
+	s3_gate_curl "[ -f $j ] && [ \$(wc -l <$j) -ge 5 ]" || exit 1
+	FCSNAP_CURL=$TRASH/gatecurl fc-snap-pull -j 1 --as healed big "$R" >/dev/null 2>err &
+	pid=$! &&
+	s3_gate_wait $pid &&
 	kill -TERM $pid && st=0 && wait $pid || st=$? &&
 	[ "$st" = 1 ] &&
 	grep -q "interrupted" err &&

@@ -71,14 +71,12 @@ _t_finish() {
 trap _t_finish EXIT
 trap 'exit 130' INT TERM
 
-# List pids (other than ours) whose environment carries our tag.
+# List pids (other than ours) whose environment carries our tag: one grep
+# over every /proc/PID/environ, not one per process (a busy machine makes
+# each fork slow).
 t_tagged_pids() {
-	for _p in /proc/[0-9]*; do
-		_pid=${_p#/proc/}
-		[ "$_pid" = "$$" ] && continue
-		grep -qs -z "^FCSNAP_TEST_TAG=$FCSNAP_TEST_TAG\$" "$_p/environ" 2>/dev/null &&
-			echo "$_pid"
-	done
+	grep -lsz -- "^FCSNAP_TEST_TAG=$FCSNAP_TEST_TAG\$" /proc/[0-9]*/environ 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | grep -vx "$$"
 	return 0
 }
 
@@ -175,14 +173,42 @@ no_run_dirs() {
 		{ echo "run dirs left: $(ls -A "$FCSNAP_DIR/run")"; return 1; }
 }
 
-# wait_for CMD...: retry CMD for up to 10 s.
+# wait_for CMD...: retry CMD until it succeeds: every 50 ms, for up to
+# T_WAIT seconds (default 120: a limit for a hung test, not a timing
+# assumption; the suite must pass with both cores busy).
 wait_for() {
-	_i=0
+	_end=$(($(date +%s) + ${T_WAIT:-120}))
 	until "$@" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -lt 200 ] || { echo "timed out waiting for: $*"; return 1; }
+		[ "$(date +%s)" -lt $_end ] || { echo "timed out waiting for: $*"; return 1; }
 		sleep 0.05
 	done
+}
+
+# t_gone PID: the process has exited.  A zombie counts: an orphan's zombie
+# waits for init, which here may take a minute to reap it.
+t_gone() {
+	_st=$(t_state "$1")
+	[ -z "$_st" ] || [ "$_st" = Z ] || [ "$_st" = X ]
+}
+
+# t_state PID: its one-letter state (R, S, T, Z...), empty when there is none.
+t_state() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1; }
+
+# t_tagged_comm NAME: pids of this script's processes whose command is NAME.
+t_tagged_comm() {
+	for _tp in $(t_tagged_pids); do
+		[ "$(cat "/proc/$_tp/comm" 2>/dev/null)" = "$1" ] && echo "$_tp"
+	done
+	return 0
+}
+
+# t_has_open PID FILE: process PID has FILE open (for example a lock it is
+# waiting for).
+t_has_open() {
+	for _fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$_fd" 2>/dev/null)" = "$2" ] && return 0
+	done
+	return 1
 }
 
 # t_user: make a throwaway local user for this script (root only; useradd
@@ -193,11 +219,12 @@ t_user() {
 	[ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1 &&
 		command -v setpriv >/dev/null 2>&1 || return 1
 	T_USER="fct$$"
-	_i=0
+	_end=$(($(date +%s) + ${T_WAIT:-120}))
 	# another script may hold the passwd lock for a moment: try again
 	until useradd -M -N -r -d /nonexistent -s /bin/sh "$T_USER" 2>"$TRASH/.useradd"; do
-		grep -q "lock" "$TRASH/.useradd" && [ $_i -lt 50 ] || { cat "$TRASH/.useradd"; return 1; }
-		_i=$((_i + 1)); sleep 0.2
+		grep -q "lock" "$TRASH/.useradd" && [ "$(date +%s)" -lt $_end ] ||
+			{ cat "$TRASH/.useradd"; return 1; }
+		sleep 0.2
 	done
 	at_exit "userdel $T_USER"
 	T_UID=$(id -u "$T_USER") && T_GID=$(id -g "$T_USER")

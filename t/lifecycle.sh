@@ -54,12 +54,10 @@ kill_all_vms() {
 		kill_vm "$(basename "$_d")"
 	done
 	# the stand-in's guest agents go with it; wait until they are gone
-	_i=0
-	while [ -n "$(t_tagged_pids | while read -r _q; do
-		case "$(cat /proc/$_q/comm 2>/dev/null)" in fc-agent|fc-standin) echo "$_q";; esac
-	done)" ] && [ $_i -lt 200 ]; do sleep 0.05; _i=$((_i + 1)); done
-	return 0
+	wait_for no_vm_procs || :
 }
+# no_vm_procs: no stand-in or guest agent of this test is left
+no_vm_procs() { [ -z "$(t_tagged_comm fc-agent)$(t_tagged_comm fc-standin)" ]; }
 
 # Ping the agent of VM id through its vsock socket.
 vm_ping() {

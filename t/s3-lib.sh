@@ -11,21 +11,13 @@
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION.
 # (https when given --tls-cert/--tls-key). Also sets S3_PORT, S3_PID, S3_DATA. The server runs without
 # FCSNAP_TEST_TAG, so test_no_strays does not count it.
-# If t/s3/node_modules is missing it runs `npm install` there first (once,
-# under a lock); .ci/run does the same.
+# If t/s3/node_modules is missing it installs it first with t/deps (once,
+# under a lock), as make check does.
 
 S3_BUCKET=test
 
 s3_install() {
-	_s3dir=$FCSNAP_SRC/t/s3
-	[ -d "$_s3dir/node_modules/@20minutes/s3rver" ] && return 0
-	command -v npm >/dev/null 2>&1 ||
-		{ echo "npm is missing: install nodejs and npm (the S3 tests need them)"; return 1; }
-	(
-		command -v flock >/dev/null 2>&1 && flock 9
-		[ -d "$_s3dir/node_modules/@20minutes/s3rver" ] ||
-			(cd "$_s3dir" && npm install --no-audit --no-fund --loglevel=error >&2)
-	) 9>"${TMPDIR:-/tmp}/fcsnap-npm-install.lock"
+	[ -d "$FCSNAP_SRC/t/s3/node_modules/@20minutes/s3rver" ] || sh "$FCSNAP_SRC/t/deps" --s3-server
 }
 
 s3_start() {
@@ -58,6 +50,46 @@ s3_start() {
 	AWS_ENDPOINT_URL=$_scheme://127.0.0.1:$S3_PORT
 	AWS_REGION=us-east-1
 	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION S3_BUCKET S3_PORT
+}
+
+# s3_gate_curl: a curl that stops a push or pull at a chosen point, for
+# FCSNAP_CURL=$TRASH/gatecurl.  Before each run it evaluates the shell
+# condition in $TRASH/gate/when (with the S3 settings of s3_start, its own
+# FCSNAP_CURL unset); once that holds, it creates $TRASH/gate/held and,
+# instead of running curl, waits until the program that started it is gone
+# or $TRASH/gate/open exists.  So the program cannot get past that point
+# however slow or fast the machine is: the test waits for "held"
+# (s3_gate_wait PID) and then kills it.
+s3_gate_curl() {
+	rm -rf "$TRASH/gate" && mkdir -p "$TRASH/gate" || return 1
+	printf '%s\n' "$1" >"$TRASH/gate/when"
+	{
+		echo "AWS_ACCESS_KEY_ID='$AWS_ACCESS_KEY_ID' AWS_SECRET_ACCESS_KEY='$AWS_SECRET_ACCESS_KEY'"
+		echo "AWS_ENDPOINT_URL='$AWS_ENDPOINT_URL' AWS_REGION='$AWS_REGION'"
+		echo "export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION"
+		echo "unset FCSNAP_CURL"
+	} >"$TRASH/gate/env"
+	cat >"$TRASH/gatecurl" <<-EOS
+	#!/bin/sh
+	g='$TRASH/gate'
+	if [ ! -e "\$g/open" ] &&
+		(. "\$g/env" && eval "\$(cat "\$g/when")") </dev/null >/dev/null 2>&1; then
+		: >"\$g/held"
+		while [ ! -e "\$g/open" ] && kill -0 \$PPID 2>/dev/null; do sleep 0.05; done
+		[ -e "\$g/open" ] || exit 1
+	fi
+	exec '$(command -v curl)' "\$@"
+	EOS
+	chmod +x "$TRASH/gatecurl"
+}
+
+# s3_gate_wait PID: wait until the gate of s3_gate_curl holds the program
+# PID; fail if PID ends first.
+s3_gate_wait() {
+	until [ -e "$TRASH/gate/held" ]; do
+		t_gone "$1" && { echo "$1 ended before the gate held it"; return 1; }
+		sleep 0.05
+	done
 }
 
 # s3_mixsnap NAME and s3_manifest_chunk URL NAME FILE I: see below.

@@ -26,7 +26,7 @@ si_wait() {
 	_st=0
 	wait "$(cat "$1/pid")" 2>/dev/null || _st=$?
 	if [ "$_st" = 127 ]; then
-		wait_for sh -c "! kill -0 $(cat "$1/pid") 2>/dev/null" || return 1
+		wait_for t_gone "$(cat "$1/pid")" || return 1
 		_st=gone
 	fi
 	echo "$_st" >"$1/status"
@@ -38,8 +38,9 @@ si_kill() {
 	si_wait "$1"
 }
 
-# si_alive D: the stand-in still runs.
-si_alive() { kill -0 "$(cat "$1/pid")" 2>/dev/null; }
+# si_alive D: the stand-in still runs (its zombie, waiting for a slow init
+# to reap it, does not).
+si_alive() { ! t_gone "$(cat "$1/pid")"; }
 
 # api D METHOD PATH [BODY]: one request; status in D/code, body in D/resp.
 api() {

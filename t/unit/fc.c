@@ -286,7 +286,7 @@ test_wait_ready(void)
 			close(fd);
 		}
 	}
-	fc_open(&fc, path, 1000);
+	fc_open(&fc, path, 10000);
 	ok(fc_wait_ready(&fc, pid, 60000) == 0, "wait_ready: a socket that appears later");
 	fc_close(&fc);
 	kill(pid, SIGKILL);

@@ -26,18 +26,32 @@ exists(const char *p)
 	return lstat(p, &s) == 0;
 }
 
-/* A child that sleeps; with ignore_term it survives SIGTERM. */
+/* A child that sleeps; with ignore_term it survives SIGTERM.  Returns
+ * once the child has set that up (it says so on a pipe). */
 static pid_t
 sleeper(int ignore_term)
 {
-	pid_t pid = fork();
+	int p[2];
+	char c;
+	pid_t pid;
 
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
 	if (pid == 0) {
 		if (ignore_term)
 			signal(SIGTERM, SIG_IGN);
+		close(p[0]);
+		if (write(p[1], "", 1) != 1)
+			_exit(1);
+		close(p[1]);
 		for (;;)
 			pause();
 	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1)
+		pid = -1;
+	close(p[0]);
 	return pid;
 }
 
@@ -119,7 +133,6 @@ test_alive_destroy(void)
 	ok(!exists(a.dir), "the run dir is gone");
 
 	p2 = sleeper(1);
-	usleep(50000);  /* let it ignore SIGTERM */
 	vm_create(&st, "stubborn", "py3", &a);
 	vm_set_pid(&a, p2);
 	t0 = now_ms();
