@@ -27,15 +27,13 @@ kill_one(const struct store *s, const char *id, long long grace_ms, int verbose)
 {
 	struct vm v;
 
-	if (vm_load(s, id, &v) < 0) {
-		/* a damaged entry is still ours to remove */
-		if (vm_id_check(id) < 0 || !v.dir[0] || access(v.dir, F_OK) < 0)
-			return -1;
-		if (rm_rf(v.dir) < 0)
-			return fail("removing VM %s: %s", id, errmsg());
-	} else if (vm_destroy(&v, grace_ms) < 0) {
+	/* a damaged vm.json still names the run dir: vm_destroy finds the
+	   VM's process through the dir's lock */
+	if (vm_load(s, id, &v) < 0 &&
+	    (vm_id_check(id) < 0 || !v.dir[0] || access(v.dir, F_OK) < 0))
 		return -1;
-	}
+	if (vm_destroy(&v, grace_ms) < 0)
+		return -1;
 	if (verbose)
 		printf("%s\n", id);
 	return 0;
