@@ -344,6 +344,7 @@ restore_done(struct restore *r)
 	guard_pid(0, 0);
 	guard_forget_dir(r->vm.dir);
 	vm_handover(&r->vm);
+	vm_close(&r->vm);       /* firecracker holds the run dir on its own */
 	guard_unblock();
 	vmm_release(&r->vmm);
 	close_snap(r);
