@@ -808,7 +808,8 @@ vm_destroy(struct vm *v, long long grace_ms)
 	return 0;
 }
 
-/* One entry of run/: remove it when dead, reap it when an orphan (1), else 0. */
+/* One entry of run/: remove it when dead, reap it when an orphan (1), else 0.
+ * vm.json is read only for an orphan (its hints). */
 static int
 drop_one(const struct store *s, const char *id)
 {
@@ -816,14 +817,17 @@ drop_one(const struct store *s, const char *id)
 	struct vm v;
 	int dfd, own = -1, rc = 0;
 
-	vm_load(s, id, &v);
-	if (!v.dir[0] || (dfd = open_dir(v.dir)) < 0)
+	memset(&v, 0, sizeof v);
+	if (fmt(v.id, sizeof v.id, "%s", id) < 0 || set_paths(s, &v) < 0 ||
+	    (dfd = open_dir(v.dir)) < 0)
 		return 0;
 	st = probe_fd(dfd, &own);
-	if (st == VM_DEAD && flock(dfd, LOCK_EX | LOCK_NB) == 0)
+	if (st == VM_DEAD && flock(dfd, LOCK_EX | LOCK_NB) == 0) {
 		rc = remove_locked(dfd, v.dir) == 0;
-	else if (st == VM_ORPHAN)
+	} else if (st == VM_ORPHAN) {
+		vm_load(s, id, &v);
 		rc = destroy_fd(&v, dfd, st, 0) == 0;
+	}
 	if (own >= 0)
 		close(own);
 	close(dfd);
