@@ -49,7 +49,9 @@ kill_all(const struct store *s, long long grace_ms, int verbose)
 	if (n < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (kill_one(s, v[i].id, grace_ms, verbose) < 0) {
+		if (access(v[i].dir, F_OK) < 0)
+			continue;       /* gone meanwhile (stopped by its owner) */
+		if (kill_one(s, v[i].id, grace_ms, verbose) < 0 && access(v[i].dir, F_OK) == 0) {
 			warnmsg("%s", errmsg());
 			rc = -1;
 		}
