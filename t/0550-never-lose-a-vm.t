@@ -29,6 +29,9 @@ create_tmps() {
 	ls -d "$FCSNAP_DIR"/snapshots/.tmp-other-* "$run"/.tmp-*-create-* 2>/dev/null >ct &&
 	test "$(wc -l <ct)" = 2 && cat ct
 }
+# a --from-vm create of NAME has paused its source and copies the disk
+copying() { ls "$FCSNAP_DIR"/snapshots/.tmp-$1-*/rootfs.ext4 >/dev/null 2>&1; }
+in_state() { test "$(vm_state "$1")" = "$2"; }
 # START: field 22 of /proc/PID/stat
 start_of() { sed 's/.*) //' "/proc/$1/stat" | cut -d" " -f20; }
 
@@ -96,6 +99,30 @@ test_expect_success 'fc-exec -v refuses a VM whose restore died, and it is reape
 	grep_err "not running" &&
 	fc-ps -q >/dev/null &&
 	wait_for dead $fcp && no_run_dirs
+'
+
+# 3. SIGKILL of fc-snap-create --from-vm --resume-source while the source
+#    is paused.
+test_expect_success 'a --from-vm --resume-source create killed while the source is paused: resumed' '
+	FCSTANDIN_DELAY_MS=700 fc-snap-restore --id src py >/dev/null &&
+	{ fc-snap-create --from-vm src --resume-source -l warm >/dev/null 2>&1 & } &&
+	c=$! &&
+	wait_for copying warm &&
+	test "$(vm_state src)" = Paused &&
+	kill -KILL $c && wait $c || true
+	wait_for in_state src Running &&
+	fc-exec -v src -- true &&
+	fc-kill src
+'
+
+test_expect_success 'killed the same way without --resume-source: resumed too (the failure leaves it as found)' '
+	FCSTANDIN_DELAY_MS=700 fc-snap-restore --id src py >/dev/null &&
+	{ fc-snap-create --from-vm src -l warm >/dev/null 2>&1 & } &&
+	c=$! &&
+	wait_for copying warm &&
+	kill -KILL $c && wait $c || true
+	wait_for vm_ping src &&
+	fc-kill src
 '
 
 # 4. fc-kill trusts nothing in vm.json.
