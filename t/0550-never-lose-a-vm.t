@@ -31,7 +31,13 @@ create_tmps() {
 }
 # a --from-vm create of NAME has paused its source and copies the disk
 copying() { ls "$FCSNAP_DIR"/snapshots/.tmp-$1-*/rootfs.ext4 >/dev/null 2>&1; }
-in_state() { test "$(vm_state "$1")" = "$2"; }
+# wait_state ID STATE: up to 10 tries (each API call is held 1.5 s)
+wait_state() {
+	_n=0
+	until [ "$(vm_state "$1")" = "$2" ]; do
+		_n=$((_n + 1)); [ $_n -lt 10 ] || { echo "VM $1 is not $2"; return 1; }
+	done
+}
 # START: field 22 of /proc/PID/stat
 start_of() { sed 's/.*) //' "/proc/$1/stat" | cut -d" " -f20; }
 
@@ -102,26 +108,27 @@ test_expect_success 'fc-exec -v refuses a VM whose restore died, and it is reape
 '
 
 # 3. SIGKILL of fc-snap-create --from-vm --resume-source while the source
-#    is paused.
+#    is paused: the stand-in holds each request 1.5 s, so the kill comes
+#    while the snapshot request is pending, before the resume is sent.
 test_expect_success 'a --from-vm --resume-source create killed while the source is paused: resumed' '
-	FCSTANDIN_DELAY_MS=700 fc-snap-restore --id src py >/dev/null &&
+	FCSTANDIN_DELAY_MS=1500 fc-snap-restore --id src py >/dev/null &&
 	{ fc-snap-create --from-vm src --resume-source -l warm >/dev/null 2>&1 & } &&
 	c=$! &&
 	wait_for copying warm &&
-	test "$(vm_state src)" = Paused &&
 	kill -KILL $c && wait $c || true
-	wait_for in_state src Running &&
+	wait_state src Running &&
 	fc-exec -v src -- true &&
 	fc-kill src
 '
 
 test_expect_success 'killed the same way without --resume-source: resumed too (the failure leaves it as found)' '
-	FCSTANDIN_DELAY_MS=700 fc-snap-restore --id src py >/dev/null &&
+	FCSTANDIN_DELAY_MS=1500 fc-snap-restore --id src py >/dev/null &&
 	{ fc-snap-create --from-vm src -l warm >/dev/null 2>&1 & } &&
 	c=$! &&
 	wait_for copying warm &&
 	kill -KILL $c && wait $c || true
-	wait_for vm_ping src &&
+	wait_state src Running &&
+	vm_ping src &&
 	fc-kill src
 '
 
