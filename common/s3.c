@@ -1,5 +1,6 @@
 /* s3: see s3.h. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,130 +412,6 @@ out:
 	return sb_finish(&b);
 }
 
-/* ---- helpers --------------------------------------------------------- */
-
-static int
-simple(struct s3 *c, struct s3_req *r, struct s3_result *res)
-{
-	if (s3_do(c, r, res) == 0)
-		return 0;
-	return res->not_found ? 1 : -1;
-}
-
-int
-s3_put_mem(struct s3 *c, const char *key, const void *buf, size_t n)
-{
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	char hx[SHA256_HEX_LEN + 1];
-	int k;
-
-	sha256_hex_of(buf, n, hx);
-	r.method = "PUT";
-	r.key = key;
-	r.body_mem = buf ? buf : "";
-	r.body_mem_len = n;
-	r.payload_hash = hx;
-	k = simple(c, &r, &res);
-	s3_result_free(&res);
-	return k < 0 ? -1 : k;
-}
-
-int
-s3_put_file(struct s3 *c, const char *key, int fd, off_t off, off_t len, const char *sha256hex)
-{
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	int k;
-
-	r.method = "PUT";
-	r.key = key;
-	r.body_fd = fd;
-	r.body_off = off;
-	r.body_len = len;
-	r.payload_hash = sha256hex;
-	k = simple(c, &r, &res);
-	s3_result_free(&res);
-	return k < 0 ? -1 : k;
-}
-
-int
-s3_get_fd(struct s3 *c, const char *key, int fd, off_t off, off_t *n, unsigned char sha[SHA256_LEN])
-{
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	int k;
-
-	r.key = key;
-	r.out_fd = fd;
-	r.out_off = off;
-	r.hash_body = sha != NULL;
-	k = simple(c, &r, &res);
-	if (k == 0) {
-		if (n)
-			*n = res.out_bytes;
-		if (sha)
-			memcpy(sha, res.sha256, SHA256_LEN);
-	}
-	s3_result_free(&res);
-	return k;
-}
-
-int
-s3_get_mem(struct s3 *c, const char *key, size_t max, char **buf, size_t *n)
-{
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	int k;
-
-	*buf = NULL;
-	r.key = key;
-	r.mem_max = max;
-	k = simple(c, &r, &res);
-	if (k == 0) {
-		if (!res.body && !(res.body = calloc(1, 1))) {
-			s3_result_free(&res);
-			return fail("out of memory");
-		}
-		*buf = res.body;
-		if (n)
-			*n = res.body_len;
-		res.body = NULL;
-	}
-	s3_result_free(&res);
-	return k;
-}
-
-int
-s3_head(struct s3 *c, const char *key, long long *size)
-{
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	int k;
-
-	r.method = "HEAD";
-	r.key = key;
-	k = simple(c, &r, &res);
-	if (k == 0 && size)
-		*size = res.content_length;
-	s3_result_free(&res);
-	return k;
-}
-
-int
-s3_delete(struct s3 *c, const char *key)
-{
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	int k;
-
-	r.method = "DELETE";
-	r.key = key;
-	k = simple(c, &r, &res);
-	s3_result_free(&res);
-	return k < 0 ? -1 : 0;
-}
-
 /* ---- XML ------------------------------------------------------------- */
 
 static void
@@ -662,7 +539,12 @@ list_add_obj(struct s3_list *l, const char *blk, size_t n)
 	if (!(o->key = s3_xml_text(blk, n, "Key")))
 		return fail("bad ListObjectsV2 answer: <Contents> without <Key>");
 	size = s3_xml_text(blk, n, "Size");
-	o->size = size ? strtoll(size, NULL, 10) : -1;
+	if (!size || parse_long(size, 0, LLONG_MAX, &o->size, "size") < 0) {
+		fail("bad ListObjectsV2 answer: a <Contents> entry without a valid <Size>");
+		free(size);
+		free(o->key);
+		return -1;
+	}
 	free(size);
 	o->etag = s3_xml_text(blk, n, "ETag");
 	l->n++;
@@ -723,44 +605,6 @@ s3_list_parse(const char *xml, size_t n, struct s3_list *l, int *truncated, char
 	if (*truncated && !*next)
 		return fail("bad ListObjectsV2 answer: truncated without NextContinuationToken");
 	return 0;
-}
-
-int
-s3_list(struct s3 *c, const char *prefix, const char *delimiter, int max_keys, struct s3_list *out)
-{
-	struct sigv4_param q[5];
-	struct s3_req r = S3_REQ_INIT;
-	struct s3_result res;
-	char mk[16], *token = NULL;
-	int truncated = 1, rc = 0;
-	size_t nq;
-
-	memset(out, 0, sizeof *out);
-	snprintf(mk, sizeof mk, "%d", max_keys);
-	while (truncated && rc == 0) {
-		nq = 0;
-		q[nq++] = (struct sigv4_param){ "list-type", "2" };
-		if (prefix && *prefix)
-			q[nq++] = (struct sigv4_param){ "prefix", prefix };
-		if (delimiter)
-			q[nq++] = (struct sigv4_param){ "delimiter", delimiter };
-		if (max_keys > 0)
-			q[nq++] = (struct sigv4_param){ "max-keys", mk };
-		if (token)
-			q[nq++] = (struct sigv4_param){ "continuation-token", token };
-		r.query = q;
-		r.nquery = nq;
-		rc = s3_do(c, &r, &res) < 0 ? -1 : 0;
-		free(token);
-		token = NULL;
-		if (rc == 0)
-			rc = s3_list_parse(res.body ? res.body : "", res.body_len, out, &truncated, &token);
-		s3_result_free(&res);
-	}
-	free(token);
-	if (rc < 0)
-		s3_list_free(out);
-	return rc;
 }
 
 void

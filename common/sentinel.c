@@ -5,12 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static _Noreturn void
-sentinel_main(int rfd, void (*fn)(void *), void *arg)
+sentinel_main(int rfd, const char *name, void (*fn)(void *), void *arg)
 {
 	sigset_t none;
 	int nul, fd, done = 0;
@@ -18,7 +19,7 @@ sentinel_main(int rfd, void (*fn)(void *), void *arg)
 	char c;
 
 	setsid();
-	prctl(PR_SET_NAME, "fcsnap-sentinel");
+	prctl(PR_SET_NAME, name);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
@@ -47,7 +48,7 @@ sentinel_main(int rfd, void (*fn)(void *), void *arg)
 }
 
 int
-sentinel_start(struct sentinel *s, void (*fn)(void *), void *arg)
+sentinel_start(struct sentinel *s, const char *name, void (*fn)(void *), void *arg)
 {
 	sigset_t all, old;
 	int p[2];
@@ -59,10 +60,11 @@ sentinel_start(struct sentinel *s, void (*fn)(void *), void *arg)
 		return fail_errno("pipe");
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);     /* no handler of ours in the child */
+	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
-		sentinel_main(p[0], fn, arg);
+		sentinel_main(p[0], name, fn, arg);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[0]);
@@ -76,17 +78,21 @@ sentinel_start(struct sentinel *s, void (*fn)(void *), void *arg)
 }
 
 void
-sentinel_disarm(struct sentinel *s)
+sentinel_end(struct sentinel *s, int done)
 {
+	int fd = s->fd;
+	pid_t pid = (pid_t)s->pid;
 	char d = 'D';
 
-	if (s->fd >= 0) {
-		(void)!write(s->fd, &d, 1);
-		close(s->fd);
-	}
-	if (s->pid > 0)
-		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	s->pid = 0;
 	s->fd = -1;
+	if (pid <= 0)
+		return;
+	if (fd >= 0) {
+		if (done)
+			(void)!write(fd, &d, 1);
+		close(fd);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	s->pid = 0;
 }

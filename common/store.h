@@ -6,8 +6,18 @@
  *   snapshots/.tmp-<name>-XXXXXX/   a snapshot being written, or an old one
  *                                    being removed (only by the lock holder)
  *   locks/<name>.lock                flock(2) per snapshot name (never removed)
- *   run/<vm-id>/                     a restored VM (see vm.h)
- *   cache/fcver-<dev>-<ino>          a firecracker binary's version (vmm.h)
+ *   run/<vm-id>/                     a restored VM (see runreg.h)
+ *   cache/fcver-<dev>-<ino>          a firecracker binary's version (fcproc.h)
+ * Trust (the ssh rule for key files): store_init resolves the root to its
+ * real path and refuses ("store X is not safe: D is owned by uid N; ..." /
+ * "D is writable by everyone (chmod go-w D)" / "D is a symbolic link") a
+ * store where any directory from / down to the root, the root itself or
+ * its snapshots/, locks/, run/, cache/ is owned by someone other than us
+ * or root, or is writable by group or others (an ancestor may be sticky
+ * and world-writable, like /tmp); store_prepare checks again after
+ * creating what was missing.  locks/ is 0700 and lock files 0600, so no
+ * other user can hold a lock.  Files read from the store are opened with
+ * open_trusted (util.h): no symlink, no fifo, ours or root's.
  * A new snapshot is written into a temp dir beside the target and published
  * with one rename (RENAME_EXCHANGE over an older one, which is then removed),
  * so a reader sees the old snapshot or the new one, never a mix.
@@ -32,9 +42,9 @@ struct store {
 	char root[PATH_MAX];
 };
 
-/* Resolve the root (absolute; does not create anything) and store_tidy
- * it, so every program that opens the store removes what killed ones
- * left. 0 or -1. */
+/* Find the root (absolute, real path; does not create anything), check
+ * that it can be trusted (above) and store_tidy it, so every program that
+ * opens the store removes what killed ones left. 0 or -1. */
 int store_init(struct store *s);
 /* Remove the temp dirs of dead owners: snapshots/.tmp-<name>-XXXXXX whose
  * name lock is free (a writer holds it as long as its temp dir exists)

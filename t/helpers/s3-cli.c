@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #include "awsconf.h"
-#include "s3.h"
+#include "s3obj.h"
+#include "s3pool.h"
 #include "util.h"
 
 static struct awsconf conf;

@@ -10,7 +10,7 @@
  *                     progress) until killed
  * Prints the run dir. */
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * (SIGTERM, then SIGKILL after the grace; an edited pid, a damaged
  * vm.json), list, drop dead and orphans. */
 #include "tap.h"
-#include "vm.h"
+#include "runreg.h"
 #include "util.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* vm: the registry of restored VMs, run/<id>/ in the store, and who owns
- * them.
+/* runreg: the registry of restored VMs, run/<id>/ in the store, and who
+ * owns them (its functions and struct vm keep the vm_ prefix).
  *
  *   run/<id>/vm.json     this module's record (written atomically)
  *   run/<id>/restoring   exists while the restore that made the dir runs
@@ -52,11 +52,11 @@
  *           ... copy the disk, spawn firecracker (cwd vm.dir, keep_fd
  *           vm.dirfd) ...; vm_set_pid(&vm, pid)
  *           print the id; vm_handover(&vm); ... vm_close(&vm)
- *           on failure: kill firecracker, remove vm.dir (guard, vmm.h)
+ *           on failure: kill firecracker, remove vm.dir (guard, fcproc.h)
  * fc-exec:  vm_load(&st, id, &vm); vm_alive(&vm); connect to vm.vsock.
  */
-#ifndef FCSNAP_VM_H
-#define FCSNAP_VM_H
+#ifndef FCSNAP_RUNREG_H
+#define FCSNAP_RUNREG_H
 
 #include <limits.h>
 #include <stdint.h>
