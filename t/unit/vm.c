@@ -33,17 +33,28 @@ exists(const char *p)
 static pid_t
 vm_child(struct vm *v, int ignore_term)
 {
-	pid_t pid = fork();
+	int p[2];
+	pid_t pid;
+	char c;
 
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
 	if (pid == 0) {
 		close(v->ownfd);
 		if (chdir(v->dir) < 0)
 			_exit(1);
 		if (ignore_term)
 			signal(SIGTERM, SIG_IGN);
+		if (write(p[1], "r", 1) != 1)   /* set up, as a spawn returns */
+			_exit(1);
 		for (;;)
 			pause();
 	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		c = 0;
+	close(p[0]);
 	vm_set_pid(v, pid);
 	vm_handover(v);
 	vm_close(v);
@@ -146,15 +157,19 @@ test_states(void)
 	p = fork();
 	if (p == 0) {
 		struct vm c;
-		if (vm_create(&st, "orph", "py3", &c) < 0)
+		int q[2];
+		char ch;
+		if (vm_create(&st, "orph", "py3", &c) < 0 || pipe(q) < 0)
 			_exit(1);
 		if (fork() == 0) {      /* its firecracker */
 			close(c.ownfd);
-			if (chdir(c.dir) < 0)
+			if (chdir(c.dir) < 0 || write(q[1], "r", 1) != 1)
 				_exit(1);
 			for (;;)
 				pause();
 		}
+		if (read(q[0], &ch, 1) != 1)
+			_exit(1);
 		_exit(0);               /* no handover */
 	}
 	waitpid(p, NULL, 0);
