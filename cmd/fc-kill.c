@@ -27,15 +27,13 @@ kill_one(const struct store *s, const char *id, long long grace_ms, int verbose)
 {
 	struct vm v;
 
-	if (vm_load(s, id, &v) < 0) {
-		/* a damaged entry is still ours to remove */
-		if (vm_id_check(id) < 0 || !v.dir[0] || access(v.dir, F_OK) < 0)
-			return -1;
-		if (rm_rf(v.dir) < 0)
-			return fail("removing VM %s: %s", id, errmsg());
-	} else if (vm_destroy(&v, grace_ms) < 0) {
+	/* a damaged vm.json still names the run dir: vm_destroy finds the
+	   VM's process through the dir's lock */
+	if (vm_load(s, id, &v) < 0 &&
+	    (vm_id_check(id) < 0 || !v.dir[0] || access(v.dir, F_OK) < 0))
 		return -1;
-	}
+	if (vm_destroy(&v, grace_ms) < 0)
+		return -1;
 	if (verbose)
 		printf("%s\n", id);
 	return 0;
@@ -51,7 +49,9 @@ kill_all(const struct store *s, long long grace_ms, int verbose)
 	if (n < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (kill_one(s, v[i].id, grace_ms, verbose) < 0) {
+		if (access(v[i].dir, F_OK) < 0)
+			continue;       /* gone meanwhile (stopped by its owner) */
+		if (kill_one(s, v[i].id, grace_ms, verbose) < 0 && access(v[i].dir, F_OK) == 0) {
 			warnmsg("%s", errmsg());
 			rc = -1;
 		}

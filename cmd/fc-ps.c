@@ -13,7 +13,7 @@
 static const char usage_text[] =
 "usage: fc-ps [-q | --json] [-t DURATION]\n"
 "List the running VMs that fc-snap-restore started, and remove the run dirs\n"
-"of VMs whose process is gone.\n"
+"of VMs whose process is gone (and stop VMs whose restore died).\n"
 "\n"
 "  -q, --quiet     print VM ids only, one per line\n"
 "  -j, --json      print one JSON object per line\n"
@@ -54,7 +54,7 @@ api_state(const struct vm *v, char *out, size_t n)
 	fc_close(&fc);
 }
 
-/* "starting" until firecracker is recorded, "stopped" when its process is
+/* "starting" until the handover, "stopped" when its process is
  * stopped by a signal (its API cannot answer then), else from the API. */
 static void
 state_of(const struct vm *v, char *out, size_t n)
@@ -64,7 +64,7 @@ state_of(const struct vm *v, char *out, size_t n)
 
 	if (v->damaged)
 		snprintf(out, n, "damaged");
-	else if (v->pid <= 0)
+	else if (v->state == VM_STARTING || v->pid <= 0)
 		snprintf(out, n, "starting");
 	else if (proc_start_time(v->pid, &st, &c) < 0)
 		snprintf(out, n, "gone");
@@ -203,9 +203,9 @@ main(int argc, char **argv)
 	if (n < 0)
 		die("%s", errmsg());
 	now = wall_ms();
-	/* skip VMs that died between the drop and the list */
+	/* skip VMs that died (or were orphaned) between the drop and the list */
 	for (i = k = 0; i < n; i++)
-		if (v[i].damaged || vm_alive(&v[i]))
+		if (v[i].state == VM_STARTING || v[i].state == VM_RUNNING)
 			v[k++] = v[i];
 	n = k;
 	for (i = 0; i < n; i++) {

@@ -196,13 +196,17 @@ main(int argc, char **argv)
 	guard_install();
 	if (restore_start(&R, &o) < 0)
 		die("%s", errmsg());
-	/* from here on the VM is the caller's: nothing to clean up */
-	restore_done(&R);
 	t_end = now_ns();
 	if (json)
 		print_json();
 	else
 		printf("%s\n", R.vm.id);
+	if (fflush(stdout) != 0) {
+		guard_cleanup();
+		die("writing the VM id to stdout failed: VM %s stopped", R.vm.id);
+	}
+	/* the caller has the id: from here on the VM is its own */
+	restore_done(&R);
 	if (timings)
 		print_timings();
 	restore_free(&R);

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "punch.h"
 #include "runreg.h"
+#include "sentinel.h"
 #include "store.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ struct run {
 	int copy_kind;
 	int64_t t0, t_copy, t_boot, t_agent, t_snap, t_publish;
 	int nsteps;
+	struct sentinel resumer;        /* --from-vm: resumes the source if we die */
 };
 
 static struct create_opts o;
@@ -611,6 +613,51 @@ source_meta(const struct vm *v, struct meta *m)
 	return 0;
 }
 
+/* What the resumer needs: the source's run dir (and its identity) and API
+ * socket. */
+static struct resume_arg {
+	char dir[PATH_MAX], api_sock[PATH_MAX];
+	struct stat id;
+	int timeout_ms;
+} RA;
+
+/* In the sentinel, after we died between pause and resume: resume the
+ * source if its run dir is still the one we paused. */
+static void
+resume_source(void *arg)
+{
+	const struct resume_arg *a = arg;
+	struct stat sb;
+	struct fc fc;
+	char conn[108];
+	int dfd;
+
+	if (stat(a->dir, &sb) < 0 || sb.st_dev != a->id.st_dev || sb.st_ino != a->id.st_ino)
+		return;         /* that VM is gone */
+	if (unix_path_fit(a->api_sock, conn, sizeof conn, &dfd) < 0)
+		return;
+	if (fc_open(&fc, conn, a->timeout_ms) == 0) {
+		fc_resume(&fc);
+		fc_close(&fc);
+	}
+	if (dfd >= 0)
+		close(dfd);
+}
+
+/* From the pause on, a party that outlives us resumes the source should
+ * we die (SIGKILL included) before leaving it as we mean to. */
+static int
+start_resumer(const struct vm *v)
+{
+	if (fmt(RA.dir, sizeof RA.dir, "%s", v->dir) < 0 ||
+	    fmt(RA.api_sock, sizeof RA.api_sock, "%s", v->api_sock) < 0)
+		return -1;
+	if (stat(RA.dir, &RA.id) < 0)
+		return fail_errno("VM %s: %s", v->id, v->dir);
+	RA.timeout_ms = (int)o.timeout_ms;
+	return sentinel_start(&R.resumer, "fc-snap-resumer", resume_source, &RA);
+}
+
 /* Snapshot a running VM: sync, pause, copy its disk while paused,
  * snapshot (absolute paths: firecracker's cwd is the VM's run dir). */
 static void
@@ -651,6 +698,8 @@ from_vm(void)
 	    path_join(vmstate, sizeof vmstate, R.tmp, "vmstate") < 0 ||
 	    path_join(mem, sizeof mem, R.tmp, "mem") < 0)
 		bail(NULL);
+	if (was_running && start_resumer(&v) < 0)
+		fail("VM %s: %s", o.from_vm, errmsg()), bail(NULL);
 	guard_block();  /* from pause to resume: a signal waits for the resume */
 	if (was_running && fc_pause(&R.vmm.fc) < 0)
 		goto fail;
@@ -667,6 +716,7 @@ from_vm(void)
 		goto fail;
 	if (o.resume_source && fc_resume(&R.vmm.fc) < 0)
 		goto fail;
+	sentinel_end(&R.resumer, 1);    /* left as meant: resumed or paused */
 	guard_unblock();
 	vmm_release(&R.vmm);
 	if (tidy_tmp() < 0)
@@ -691,8 +741,8 @@ fail:
 	{
 		char msg[1024];
 		snprintf(msg, sizeof msg, "VM %s: %s", o.from_vm, errmsg());
-		if (was_running)
-			fc_resume(&R.vmm.fc);   /* leave the source as we found it */
+		if (was_running && fc_resume(&R.vmm.fc) == 0)  /* as we found it */
+			sentinel_end(&R.resumer, 1);
 		fail("%s", msg);
 		guard_unblock();
 		bail(NULL);

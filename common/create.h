@@ -25,7 +25,10 @@
  *                 attach to its firecracker; sync the guest when it runs;
  *                 pause, copy its disk, snapshot with absolute paths (its
  *                 cwd is the VM's run dir), resume with o.resume_source;
- *                 on failure the source is resumed when it was running
+ *                 on failure the source is resumed when it was running,
+ *                 and when we die between pause and resume (SIGKILL
+ *                 included) a sentinel forked before the pause resumes it
+ *                 (sentinel.h)
  *     publishing: store_publish, one atomic rename, signals blocked
  *   store_unlock(lock)
  *   create_print_result()   the name, or with o.json one JSON record:

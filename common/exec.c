@@ -61,6 +61,7 @@ abort_now(int sig)
 	size_t l = 0;
 	const char *p;
 
+	vm_close(&R.vm);        /* a restore cut short: the reaper reaps the orphan */
 	reaper_finish(0);
 	for (p = "fc-exec: interrupted by signal "; *p; p++)
 		msg[l++] = *p;

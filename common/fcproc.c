@@ -64,6 +64,22 @@ set_sock(struct vmm *v, const char *api_sock, int timeout_ms)
 	return 0;
 }
 
+/* spawn with fd keep (> 2) left open across the exec: our only thread
+ * clears its close-on-exec flag just for the spawn. */
+static pid_t
+spawn_keep(char *const *argv, const struct spawn_opts *so, int keep)
+{
+	pid_t pid;
+
+	if (keep <= 2)
+		return spawn(argv, so);
+	if (fcntl(keep, F_SETFD, 0) < 0)
+		return fail_errno("fd %d", keep);
+	pid = spawn(argv, so);
+	fcntl(keep, F_SETFD, FD_CLOEXEC);
+	return pid;
+}
+
 int
 vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 {
@@ -93,7 +109,7 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 	so.cwd = o->dir;
 	so.setsid = 1;  /* our terminal's ^C must not reach it: we clean up */
 	so.pdeathsig = o->detach ? 0 : SIGKILL;
-	pid = spawn(argv, &so);
+	pid = spawn_keep(argv, &so, o->keep_fd);
 	if (logfd >= 0)
 		close(logfd);
 	if (pid < 0)

@@ -48,6 +48,8 @@ struct vmm_opts {
 	int detach;                     /* outlives us; else SIGKILLed when we
 	                                   die (even by SIGKILL) */
 	int timeout_ms;                 /* per API request (0: none) */
+	int keep_fd;                    /* > 2: an fd firecracker inherits (a run
+	                                   dir's lock, vm.h); 0: none */
 };
 
 void vmm_init(struct vmm *v);

@@ -16,13 +16,16 @@
  * made), unless the caller wrote 'K' (reaper_finish(1)) first.  A caller
  * that calls reaper_finish on every path it controls knows the VM is gone
  * when it exits; when it is killed, the VM follows within milliseconds.
- * The firecracker pid comes from run/<id>/vm.json; if the caller died
- * between the spawn and recording the pid, the reaper finds the process by
- * its `--api-sock <run dir>/api.sock` argument.  Only an entry whose
- * owner_pid is the caller is touched (an id someone else holds is not).
+ * vm_destroy finds the firecracker through the run dir's lock, also when
+ * the caller died before recording its pid (runreg.h).  Only an entry
+ * whose owner_pid is the caller is touched (an id someone else holds is
+ * not).  A caller cut short while restoring closes its hold on the run dir
+ * (vm_close) before reaper_finish, so the reaper finds an orphan, not a
+ * restore at work.
  *
- * One reaper per process; reaper_finish is async-signal-safe (a signal
- * handler may call it) and does nothing without a reaper.
+ * The reaper is a sentinel (sentinel.h).  One reaper per process;
+ * reaper_finish is async-signal-safe (a signal handler may call it) and
+ * does nothing without a reaper.
  */
 #ifndef FCSNAP_REAPER_H
 #define FCSNAP_REAPER_H

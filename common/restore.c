@@ -23,6 +23,7 @@ restore_init(struct restore *r)
 	memset(r, 0, sizeof *r);
 	meta_init(&r->m);
 	vmm_init(&r->vmm);
+	r->vm.dirfd = r->vm.ownfd = -1;
 	r->snapfd = -1;
 	r->filefd[0] = r->filefd[1] = r->filefd[2] = -1;
 }
@@ -46,6 +47,7 @@ void
 restore_free(struct restore *r)
 {
 	close_snap(r);
+	vm_close(&r->vm);
 	vmm_release(&r->vmm);
 	meta_free(&r->m);
 }
@@ -310,6 +312,7 @@ spawn_vmm(struct restore *r, const struct restore_opts *o)
 	vo.log = log;
 	vo.detach = 1;
 	vo.timeout_ms = (int)o->timeout_ms;
+	vo.keep_fd = r->vm.dirfd;       /* firecracker holds the run dir's lock */
 	guard_block();
 	if (vmm_spawn(&r->vmm, &vo) < 0) {
 		guard_unblock();
@@ -394,6 +397,7 @@ restore_start(struct restore *r, const struct restore_opts *o)
 		return 0;
 	snprintf(msg, sizeof msg, "%s", errmsg());
 	guard_cleanup();
+	vm_close(&r->vm);
 	r->vmm.pid = 0;
 	vmm_release(&r->vmm);
 	return fail("%s", msg);
@@ -405,6 +409,8 @@ restore_done(struct restore *r)
 	guard_block();
 	guard_pid(0, 0);
 	guard_forget_dir(r->vm.dir);
+	vm_handover(&r->vm);
+	vm_close(&r->vm);       /* firecracker holds the run dir on its own */
 	guard_unblock();
 	vmm_release(&r->vmm);
 	close_snap(r);

@@ -13,8 +13,13 @@
  *                           firecracker spawned there; snapshot loaded
  *                           (memory mapped from the store); resumed unless
  *                           o.paused; agent hello unless o.paused/no_hello
- *   restore_done(&r)        the VM now belongs to the caller: forget the
- *                           cleanup guard, close the API client
+ *   restore_done(&r)        the handover (vm.h): the VM now belongs to the
+ *                           caller: forget the cleanup guard, unlink
+ *                           run/<id>/restoring, let go of the run dir's
+ *                           lock (firecracker holds it on), close the API
+ *                           client.  Call it once the caller has the id: a
+ *                           restorer killed before it leaves an orphan that
+ *                           the next vm_drop_dead reaps
  *   restore_free(&r)
  *
  * The snapshot directory is opened once and every file is read through

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,6 +31,7 @@
 
 #define SUN_PATH_MAX 107        /* sizeof sun_path - 1 */
 #define KILL_WAIT_MS 30000      /* after SIGKILL */
+#define LOCK_WAIT_MS 5000       /* for the run-dir lock, after the kill */
 
 int
 vm_id_check(const char *id)
@@ -84,25 +86,6 @@ proc_start_time(pid_t pid, uint64_t *start, char *state)
 		return -1;
 	*start = v;
 	return 0;
-}
-
-static int
-proc_matches(pid_t pid, uint64_t start)
-{
-	uint64_t st;
-	char state;
-
-	if (pid <= 0 || proc_start_time(pid, &st, &state) < 0)
-		return 0;
-	return st == start && state != 'Z' && state != 'X' && state != 'x';
-}
-
-int
-vm_alive(const struct vm *v)
-{
-	if (v->pid > 0)
-		return proc_matches(v->pid, v->pid_start);
-	return proc_matches(v->owner_pid, v->owner_start);
 }
 
 /* Paths. */
@@ -252,6 +235,7 @@ vm_load(const struct store *s, const char *id, struct vm *v)
 	int rc;
 
 	memset(v, 0, sizeof *v);
+	v->dirfd = v->ownfd = -1;
 	if (vm_id_check(id) < 0)
 		return -1;
 	if (fmt(v->id, sizeof v->id, "%s", id) < 0 || set_paths(s, v) < 0)
@@ -270,6 +254,91 @@ vm_load(const struct store *s, const char *id, struct vm *v)
 	return 0;
 }
 
+/* Locks. */
+
+#define RESTORING "restoring"
+
+/* An O_DIRECTORY fd on dir, at 3 or above (it may be inherited). */
+static int
+open_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), hi;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return hi;
+}
+
+/* The state of the run dir open as dfd.  VM_DEAD leaves a shared lock
+ * on dfd; VM_ORPHAN leaves "restoring" locked in *own when own is not NULL. */
+static enum vm_state
+probe_fd(int dfd, int *own)
+{
+	struct stat sb;
+	int fd;
+
+	if (flock(dfd, LOCK_SH | LOCK_NB) == 0)
+		return VM_DEAD;
+	fd = openat(dfd, RESTORING, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return VM_RUNNING;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return VM_STARTING;
+	}
+	/* its restorer unlinks it before letting go: unlinked is handed over */
+	if (fstat(fd, &sb) < 0 || sb.st_nlink == 0) {
+		close(fd);
+		return VM_RUNNING;
+	}
+	if (own)
+		*own = fd;
+	else
+		close(fd);
+	return VM_ORPHAN;
+}
+
+enum vm_state
+vm_probe(const struct vm *v)
+{
+	enum vm_state st;
+	int fd;
+
+	if (v->dirfd >= 0)
+		return v->ownfd >= 0 ? VM_STARTING : VM_RUNNING;       /* ours */
+	fd = open_dir(v->dir);
+	if (fd < 0)
+		return VM_DEAD;
+	st = probe_fd(fd, NULL);
+	close(fd);
+	return st;
+}
+
+int
+vm_alive(const struct vm *v)
+{
+	enum vm_state st = vm_probe(v);
+
+	return st == VM_STARTING || st == VM_RUNNING;
+}
+
+/* Remove dir, open as dfd and locked by us, if it still names that dir. */
+static int
+remove_locked(int dfd, const char *dir)
+{
+	struct stat a, b;
+
+	if (fstat(dfd, &a) < 0)
+		return fail_errno("%s", dir);
+	if (lstat(dir, &b) < 0)
+		return errno == ENOENT ? 0 : fail_errno("%s", dir);
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return 0;       /* removed and made again meanwhile: not ours */
+	return rm_rf(dir);
+}
+
 /* Creation. */
 
 static void
@@ -282,6 +351,20 @@ set_created_at(struct vm *v)
 	strftime(v->created_at, sizeof v->created_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Lock the fresh dir tmp and fill it: v->dirfd, vm.json, v->ownfd. */
+static int
+fill_tmp(const char *tmp, struct vm *v)
+{
+	v->dirfd = open_dir(tmp);
+	if (v->dirfd < 0 || flock(v->dirfd, LOCK_EX | LOCK_NB) < 0)
+		return fail_errno("locking %s", tmp);
+	v->ownfd = openat(v->dirfd, RESTORING, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (v->ownfd < 0 || flock(v->ownfd, LOCK_EX | LOCK_NB) < 0)
+		return fail_errno("creating %s/%s", tmp, RESTORING);
+	return save_in(tmp, v);
+}
+
 static int
 create_once(const struct store *s, const char *id, const char *snapshot, struct vm *v)
 {
@@ -289,6 +372,7 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 	int e;
 
 	memset(v, 0, sizeof *v);
+	v->dirfd = v->ownfd = -1;
 	if (fmt(v->id, sizeof v->id, "%s", id) < 0 ||
 	    fmt(v->snapshot, sizeof v->snapshot, "%s", snapshot) < 0 ||
 	    set_paths(s, v) < 0)
@@ -306,10 +390,8 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 	if (mkdir(tmp, 0700) < 0)
 		return fail_errno("store %s is not writable: cannot create %s "
 		    "(set FCSNAP_DIR to a writable directory)", s->root, tmp);
-	if (save_in(tmp, v) < 0) {
-		rm_rf(tmp);
-		return -1;
-	}
+	if (fill_tmp(tmp, v) < 0)
+		goto fail;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, v->dir, RENAME_NOREPLACE) == 0)
 		return 0;
 	e = errno;
@@ -317,26 +399,36 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 		return 0;
 	if (e == EINVAL || e == ENOSYS)
 		e = errno;
-	rm_rf(tmp);
 	if (e == EEXIST || e == ENOTEMPTY) {
 		fail("VM id %s is in use: choose another id, or end that VM "
 		    "with fc-kill %s", id, id);
-		errno = EEXIST;
-		return -1;
+		e = EEXIST;
+	} else {
+		errno = e;
+		fail_errno("creating %s", v->dir);
 	}
+fail:
+	e = errno;
+	rm_rf(tmp);
+	vm_close(v);
 	errno = e;
-	return fail_errno("creating %s", v->dir);
+	return -1;
 }
 
-/* run/<id> exists: if its process is gone, remove it (1), else 0. */
+/* run/<id> exists: if it is dead, remove it (1), else 0. */
 static int
 drop_if_dead(const struct store *s, const char *id)
 {
 	struct vm old;
+	int fd, rc = 0;
 
-	if (vm_load(s, id, &old) < 0 || vm_alive(&old))
+	vm_load(s, id, &old);
+	if (!old.dir[0] || (fd = open_dir(old.dir)) < 0)
 		return 0;
-	return rm_rf(old.dir) == 0;
+	if (probe_fd(fd, NULL) == VM_DEAD && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		rc = remove_locked(fd, old.dir) == 0;
+	close(fd);
+	return rc;
 }
 
 int
@@ -345,6 +437,7 @@ vm_create(const struct store *s, const char *id, const char *snapshot, struct vm
 	char gen[16];
 	int tries;
 
+	v->dirfd = v->ownfd = -1;
 	if (store_prepare(s) < 0)
 		return -1;
 	if (id) {
@@ -380,6 +473,26 @@ vm_set_pid(struct vm *v, pid_t pid)
 	v->pid = pid;
 	v->pid_start = st;
 	return vm_save(v);
+}
+
+void
+vm_handover(struct vm *v)
+{
+	if (v->ownfd < 0)
+		return;
+	unlinkat(v->dirfd, RESTORING, 0);       /* before its lock goes */
+	close(v->ownfd);
+	v->ownfd = -1;
+}
+
+void
+vm_close(struct vm *v)
+{
+	if (v->ownfd >= 0)
+		close(v->ownfd);
+	if (v->dirfd >= 0)
+		close(v->dirfd);
+	v->ownfd = v->dirfd = -1;
 }
 
 /* Listing. */
@@ -425,6 +538,7 @@ vm_list(const struct store *s, struct vm **out)
 			v[n].damaged = 1;
 			snprintf(v[n].damage, sizeof v[n].damage, "%s", errmsg());
 		}
+		v[n].state = vm_probe(&v[n]);
 		n++;
 	}
 	closedir(d);
@@ -434,14 +548,97 @@ vm_list(const struct store *s, struct vm **out)
 	return n;
 }
 
-/* Stopping. */
+/* Proving a process. */
 
-static void
-reap(pid_t pid)
+static int
+same_file(const struct stat *a, const struct stat *b)
 {
-	while (waitpid(pid, NULL, WNOHANG) < 0 && errno == EINTR)
-		;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
+
+/* Does process pid hold an fd on the file of *want? */
+static int
+holds_fd(pid_t pid, const struct stat *want)
+{
+	char p[64], f[340];
+	struct dirent *e;
+	struct stat sb;
+	DIR *d;
+	int found = 0;
+
+	snprintf(p, sizeof p, "/proc/%ld/fd", (long)pid);
+	d = opendir(p);
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+		found = stat(f, &sb) == 0 && same_file(&sb, want);
+	}
+	closedir(d);
+	return found;
+}
+
+static int
+cwd_is(pid_t pid, const struct stat *dir)
+{
+	char p[64];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "/proc/%ld/cwd", (long)pid);
+	return stat(p, &sb) == 0 && same_file(&sb, dir);
+}
+
+/* A pidfd on pid when it is the process we look for: cwd in *cwd (NULL:
+ * any) and an fd on *held, checked after the pidfd was taken and with the
+ * process still alive after the check (so the checks were about it).
+ * -1 when it is not (or is gone). */
+static int
+prove(pid_t pid, const struct stat *cwd, const struct stat *held)
+{
+	int pfd;
+
+	if (pid <= 0 || pid == getpid())
+		return -1;
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return -1;
+	if ((cwd && !cwd_is(pid, cwd)) || !holds_fd(pid, held) ||
+	    syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0) {
+		close(pfd);
+		return -1;
+	}
+	return pfd;
+}
+
+/* The first process in /proc that passes the proof: a pidfd and *pid,
+ * or -1. */
+static int
+scan_proc(const struct stat *cwd, const struct stat *held, pid_t *pid)
+{
+	struct dirent *e;
+	DIR *d;
+	pid_t p;
+	int pfd = -1;
+
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while (pfd < 0 && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		p = (pid_t)atol(e->d_name);
+		if (cwd && !cwd_is(p, cwd))
+			continue;       /* the cheap test first */
+		pfd = prove(p, cwd, held);
+		*pid = p;
+	}
+	closedir(d);
+	return pfd;
+}
+
+/* Stopping. */
 
 static void
 nap_ms(long ms)
@@ -451,109 +648,210 @@ nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Wait for exit: on the pidfd when there is one, else by polling /proc. */
+/* Wait up to ms for the process of pidfd pfd to exit (reaped if ours). */
 static int
-wait_gone(int pfd, pid_t pid, uint64_t start, long long ms)
+wait_exit(int pfd, pid_t pid, long long ms)
 {
+	struct pollfd p = { pfd, POLLIN, 0 };
 	int64_t deadline = now_ms() + ms;
-	struct pollfd p;
 	long long left;
+	int r;
 
 	for (;;) {
-		reap(pid);
-		if (!proc_matches(pid, start))
-			return 1;
 		left = deadline - now_ms();
+		r = poll(&p, 1, left > 0 ? (int)(left > 1000 ? 1000 : left) : 0);
+		if (r > 0) {
+			while (waitpid(pid, NULL, WNOHANG) < 0 && errno == EINTR)
+				;
+			return 1;
+		}
 		if (left <= 0)
 			return 0;
-		if (pfd >= 0) {
-			p.fd = pfd;
-			p.events = POLLIN;
-			poll(&p, 1, left > 50 ? 50 : (int)left);
-		} else {
-			nap_ms(left > 10 ? 10 : (long)left);
-		}
 	}
 }
 
+/* SIGTERM, up to grace_ms, SIGKILL (grace_ms 0: SIGKILL at once). */
 static int
-sig(int pfd, pid_t pid, int signo)
+stop_pidfd(int pfd, pid_t pid, long long grace_ms)
 {
-	if (pfd >= 0)
-		return (int)syscall(SYS_pidfd_send_signal, pfd, signo, NULL, 0);
-	return kill(pid, signo);
-}
-
-static int
-stop_proc(pid_t pid, uint64_t start, long long grace_ms)
-{
-	int pfd, rc = 0;
-
-	if (pid <= 0 || pid == getpid() || !proc_matches(pid, start))
-		return 0;
-	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	/* with a pidfd, a recheck makes the signal race-free against pid reuse */
-	if (!proc_matches(pid, start))
-		goto out;
-	if (sig(pfd, pid, SIGTERM) < 0 && errno != ESRCH) {
-		rc = fail_errno("signalling process %ld", (long)pid);
-		goto out;
+	if (grace_ms > 0) {
+		if (syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+			return fail_errno("signalling process %ld", (long)pid);
+		if (wait_exit(pfd, pid, grace_ms))
+			return 0;
 	}
-	if (wait_gone(pfd, pid, start, grace_ms))
-		goto out;
-	if (sig(pfd, pid, SIGKILL) < 0 && errno != ESRCH) {
-		rc = fail_errno("killing process %ld", (long)pid);
-		goto out;
-	}
-	if (!wait_gone(pfd, pid, start, KILL_WAIT_MS))
-		rc = fail("process %ld did not exit %d s after SIGKILL", (long)pid,
+	if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return fail_errno("killing process %ld", (long)pid);
+	if (!wait_exit(pfd, pid, KILL_WAIT_MS))
+		return fail("process %ld did not exit %d s after SIGKILL", (long)pid,
 		    KILL_WAIT_MS / 1000);
-out:
-	if (pfd >= 0)
-		close(pfd);
+	return 0;
+}
+
+/* Take the run-dir lock of dfd within ms: 1, or 0 (still held).  A dir
+ * removed meanwhile (by its restorer) counts as taken: nothing to do. */
+static int
+wait_lock(int dfd, long long ms, int *gone)
+{
+	int64_t deadline = now_ms() + ms;
+	struct stat sb;
+	long nap = 1;
+
+	*gone = 0;
+	for (;;) {
+		if (flock(dfd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (fstat(dfd, &sb) == 0 && sb.st_nlink == 0) {
+			*gone = 1;
+			return 1;
+		}
+		if (now_ms() >= deadline)
+			return 0;
+		nap_ms(nap);
+		if (nap < 20)
+			nap *= 2;
+	}
+}
+
+/* A restore still at work: SIGTERM to the proven restorer (its guard
+ * kills firecracker and removes the dir), SIGKILL after grace_ms. */
+static int
+stop_restorer(struct vm *v, int dfd, long long grace_ms)
+{
+	struct stat own;
+	pid_t pid = v->owner_pid;
+	int fd, pfd, rc;
+
+	fd = openat(dfd, RESTORING, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;               /* handed over meanwhile */
+	rc = fstat(fd, &own);
+	close(fd);
+	if (rc < 0)
+		return 0;
+	pfd = prove(pid, NULL, &own);
+	if (pfd < 0)
+		pfd = scan_proc(NULL, &own, &pid);
+	if (pfd < 0)
+		return 0;               /* gone meanwhile: firecracker may be left */
+	rc = stop_pidfd(pfd, pid, grace_ms > 0 ? grace_ms : 1);
+	close(pfd);
 	return rc;
+}
+
+/* Stop every proven firecracker of the run dir dfd until its lock is
+ * free (then held by us). */
+static int
+stop_firecracker(struct vm *v, int dfd, long long grace_ms)
+{
+	struct stat dir;
+	pid_t pid = v->pid;
+	int pfd, rc, i;
+
+	if (fstat(dfd, &dir) < 0)
+		return fail_errno("%s", v->dir);
+	pfd = prove(pid, &dir, &dir);
+	for (i = 0; i < 8; i++) {
+		if (pfd < 0) {
+			if (flock(dfd, LOCK_EX | LOCK_NB) == 0)
+				return 0;
+			pfd = scan_proc(&dir, &dir, &pid);
+			if (pfd < 0)
+				return 0;
+		}
+		rc = stop_pidfd(pfd, pid, grace_ms);
+		close(pfd);
+		if (rc < 0)
+			return -1;
+		pfd = -1;
+	}
+	return 0;
+}
+
+/* Stop and remove the VM of dfd (own: "restoring" locked by us, an
+ * orphan's; state as probed). */
+static int
+destroy_fd(struct vm *v, int dfd, enum vm_state st, long long grace_ms)
+{
+	int gone;
+
+	if (st == VM_STARTING && stop_restorer(v, dfd, grace_ms) < 0)
+		return -1;
+	if (st != VM_DEAD && stop_firecracker(v, dfd, grace_ms) < 0)
+		return -1;
+	/* what still holds it once firecracker is gone lets go at once (a
+	   restorer or fc-exec cleaning up) or is not the VM's */
+	if (!wait_lock(dfd, st == VM_DEAD ? 1000 : LOCK_WAIT_MS + grace_ms, &gone))
+		return fail("its run dir %s is still in use by a process that is not "
+		    "its firecracker (see fuser -v %s); nothing was signalled", v->dir,
+		    v->dir);
+	return gone ? 0 : remove_locked(dfd, v->dir);
 }
 
 int
 vm_destroy(struct vm *v, long long grace_ms)
 {
-	int rc;
+	enum vm_state st;
+	int dfd, own = -1, rc;
 
-	if (v->pid > 0)
-		rc = stop_proc(v->pid, v->pid_start, grace_ms);
-	else
-		rc = stop_proc(v->owner_pid, v->owner_start, grace_ms);
+	vm_close(v);    /* a VM of ours is stopped like any other */
+	dfd = open_dir(v->dir);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : fail_errno("VM %s: %s", v->id, v->dir);
+	st = probe_fd(dfd, &own);
+	rc = destroy_fd(v, dfd, st, grace_ms);
+	if (own >= 0)
+		close(own);
+	close(dfd);
 	if (rc < 0)
 		return fail("stopping VM %s: %s", v->id, errmsg());
-	if (rm_rf(v->dir) < 0)
-		return fail("removing VM %s: %s", v->id, errmsg());
 	return 0;
+}
+
+/* One entry of run/: remove it when dead, reap it when an orphan (1), else 0.
+ * vm.json is read only for an orphan (its hints). */
+static int
+drop_one(const struct store *s, const char *id)
+{
+	enum vm_state st;
+	struct vm v;
+	int dfd, own = -1, rc = 0;
+
+	memset(&v, 0, sizeof v);
+	if (fmt(v.id, sizeof v.id, "%s", id) < 0 || set_paths(s, &v) < 0 ||
+	    (dfd = open_dir(v.dir)) < 0)
+		return 0;
+	st = probe_fd(dfd, &own);
+	if (st == VM_DEAD && flock(dfd, LOCK_EX | LOCK_NB) == 0) {
+		rc = remove_locked(dfd, v.dir) == 0;
+	} else if (st == VM_ORPHAN) {
+		vm_load(s, id, &v);
+		rc = destroy_fd(&v, dfd, st, 0) == 0;
+	}
+	if (own >= 0)
+		close(own);
+	close(dfd);
+	return rc;
 }
 
 int
 vm_drop_dead(const struct store *s)
 {
-	struct vm *v;
 	char run[PATH_MAX];
-	int n, i, dropped = 0;
+	struct dirent *e;
+	DIR *d;
+	int dropped = 0;
 
-	n = vm_list(s, &v);
-	if (n < 0)
+	if (store_sub(s, "run", run, sizeof run) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (v[i].damaged || vm_alive(&v[i]))
-			continue;
-		if (rm_rf(v[i].dir) < 0) {
-			fail("removing dead VM %s: %s", v[i].id, errmsg());
-			free(v);
-			return -1;
-		}
-		dropped++;
-	}
-	free(v);
-	if (store_sub(s, "run", run, sizeof run) == 0)
-		dropped += rm_dead_owner(run, ".tmp-");
-	return dropped;
+	d = opendir(run);
+	if (!d)
+		return errno == ENOENT ? 0 : fail_errno("reading %s", run);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && vm_id_check(e->d_name) == 0)
+			dropped += drop_one(s, e->d_name);
+	closedir(d);
+	return dropped + rm_dead_owner(run, ".tmp-");
 }
 
 int

@@ -151,9 +151,10 @@ check_store(const struct store *s)
 int
 store_init(struct store *s)
 {
-	if (find_root(s) < 0 || resolve_root(s) < 0)
+	if (find_root(s) < 0 || resolve_root(s) < 0 || check_store(s) < 0)
 		return -1;
-	return check_store(s);
+	store_tidy(s);
+	return 0;
 }
 
 static int
@@ -390,6 +391,73 @@ store_clean_tmp(const struct store *s, const char *name)
 	}
 	closedir(dir);
 	return rc;
+}
+
+/* The per-name lock of a snapshots/ entry ".tmp-<name>-XXXXXX" when it
+ * is free (its writer is gone): an fd holding it, INT_MAX when the lock
+ * file is missing (never taken), or -1 (held, or not such an entry). */
+static int
+lock_if_writer_gone(const struct store *s, const char *ent)
+{
+	char name[80], d[PATH_MAX], p[PATH_MAX];
+	const char *dash = strrchr(ent, '-');
+	int fd;
+
+	if (!dash || dash - ent <= 5 || fmt(name, sizeof name, "%.*s",
+	    (int)(dash - ent - 5), ent + 5) < 0 || !is_tmp_of(ent, name))
+		return -1;
+	if (store_sub(s, "locks", d, sizeof d) < 0 ||
+	    fmt(p, sizeof p, "%s/%s.lock", d, name) < 0)
+		return -1;
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? INT_MAX : -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* snapshots/.tmp-* of writers that are gone (their name lock is free). */
+static int
+tidy_snapshots(const struct store *s)
+{
+	char d[PATH_MAX], p[PATH_MAX];
+	struct dirent *e;
+	struct stat sb;
+	DIR *dir;
+	int n = 0, lk;
+
+	if (store_sub(s, "snapshots", d, sizeof d) < 0 || !(dir = opendir(d)))
+		return 0;
+	if (fstat(dirfd(dir), &sb) < 0 || sb.st_uid != geteuid()) {
+		closedir(dir);  /* not ours to tidy */
+		return 0;
+	}
+	while ((e = readdir(dir))) {
+		if (strncmp(e->d_name, ".tmp-", 5) ||
+		    (lk = lock_if_writer_gone(s, e->d_name)) < 0)
+			continue;
+		if (path_join(p, sizeof p, d, e->d_name) == 0 && rm_rf(p) == 0)
+			n++;
+		if (lk != INT_MAX)
+			close(lk);      /* held while removing, as a writer would */
+	}
+	closedir(dir);
+	return n;
+}
+
+int
+store_tidy(const struct store *s)
+{
+	char run[PATH_MAX];
+	struct stat sb;
+	int n = tidy_snapshots(s);
+
+	if (store_sub(s, "run", run, sizeof run) == 0 && lstat(run, &sb) == 0 &&
+	    S_ISDIR(sb.st_mode) && sb.st_uid == geteuid())
+		n += rm_dead_owner(run, ".tmp-");
+	return n;
 }
 
 int

@@ -24,7 +24,9 @@
  *
  * Writers: lock = store_lock(); store_tmp_dir() (also removes stale temp
  * dirs of that name left by a killed writer); fill it; store_publish();
- * store_unlock(lock).
+ * store_unlock(lock).  A temp dir exists only while its writer holds the
+ * name's lock, so any program may remove one whose lock is free
+ * (store_tidy, run by store_init).
  * Readers take no lock: open the snapshot directory once (store_open_snap)
  * and openat(2) its files from that fd, so every file comes from the same
  * generation.  If a file is ENOENT there, the snapshot was replaced or
@@ -40,9 +42,15 @@ struct store {
 	char root[PATH_MAX];
 };
 
-/* Find the root (absolute, real path; does not create anything) and check
- * that it can be trusted (above). 0 or -1. */
+/* Find the root (absolute, real path; does not create anything), check
+ * that it can be trusted (above) and store_tidy it, so every program that
+ * opens the store removes what killed ones left. 0 or -1. */
 int store_init(struct store *s);
+/* Remove the temp dirs of dead owners: snapshots/.tmp-<name>-XXXXXX whose
+ * name lock is free (a writer holds it as long as its temp dir exists)
+ * and run/.tmp-<pid>-* whose creator is gone.  Only in dirs owned by us;
+ * creates nothing.  Returns how many were removed. */
+int store_tidy(const struct store *s);
 /* Create root, snapshots/, locks/, run/ if missing and check they are
  * writable directories. 0 or -1 ("store X is not writable: ...; set
  * FCSNAP_DIR to a writable directory"). */

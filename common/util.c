@@ -523,8 +523,8 @@ rm_rf_at(int dfd, const char *name)
 		return 0;
 	}
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return fail_errno("opening %s", name);
+	if (fd < 0)     /* ENOENT: removed meanwhile by someone else */
+		return errno == ENOENT ? 0 : fail_errno("opening %s", name);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # fc-ps and fc-kill on fake VMs: run dirs registered through vm.h whose
-# "firecracker" is a sleep started here.
+# "firecracker" is a sleep exec'd by vm-register (cwd in the run dir, the
+# run dir's lock inherited, as firecracker has them).
 . "$(dirname "$0")/lib.sh"
 
 # dead PID: no such process, or a zombie
@@ -9,6 +10,15 @@ dead() {
 	[ -z "$_s" ] || [ "$_s" = Z ]
 }
 run="$FCSNAP_DIR/run"
+
+# reg ID SNAPSHOT CMD...: a fake VM running CMD; its pid in $p once handed over
+reg() {
+	_id=$1
+	vm-register "$@" >/dev/null &
+	p=$!
+	wait_for grep -q "\"pid\":$p," "$run/$_id/vm.json" &&
+	wait_for test ! -e "$run/$_id/restoring"
+}
 
 # PID ignores SIGTERM (bit 15 of SigIgn)
 ignores_term() {
@@ -22,15 +32,9 @@ test_expect_success 'no store: fc-ps prints nothing, exits 0 and creates nothing
 '
 
 test_expect_success 'fc-ps lists live VMs sorted by id and drops dead ones' '
-	sleep 1000 &
-	p1=$!
-	sleep 1000 &
-	p2=$!
-	sleep 1000 &
-	p3=$!
-	vm-register vm-b py3 $p1 >/dev/null &&
-	vm-register vm-a node20 $p2 >/dev/null &&
-	vm-register vm-dead py3 $p3 >/dev/null &&
+	reg vm-b py3 sleep 1000 && p1=$p &&
+	reg vm-a node20 sleep 1000 && p2=$p &&
+	reg vm-dead py3 sleep 1000 && p3=$p &&
 	kill $p3
 	wait $p3 || true
 	expect_code 0 fc-ps &&
@@ -45,12 +49,8 @@ test_expect_success 'fc-ps lists live VMs sorted by id and drops dead ones' '
 '
 
 test_expect_success 'setup: two live VMs' '
-	sleep 1000 >/dev/null 2>&1 &
-	echo $! >p1
-	sleep 1000 >/dev/null 2>&1 &
-	echo $! >p2
-	vm-register vm-a py3 $(cat p1) >/dev/null &&
-	vm-register vm-b py3 $(cat p2) >/dev/null
+	reg vm-a py3 sleep 1000 && echo $p >p1 &&
+	reg vm-b py3 sleep 1000 && echo $p >p2
 '
 
 test_expect_success 'fc-ps -q prints the ids only' '
@@ -64,29 +64,27 @@ test_expect_success 'fc-ps --json prints one object per line' '
 	grep -q "^{\"id\":\"vm-a\",\"snapshot\":\"py3\",\"pid\":$(cat p1),\"state\":\"unknown\",\"created_at\":\"[0-9TZ:-]*\",\"age_s\":[0-9]*,\"api_sock\":\"$run/vm-a/api.sock\",\"vsock\":\"$run/vm-a/v.sock\",\"agent_port\":0,\"dir\":\"$run/vm-a\"}$" out
 '
 
-test_expect_success 'a reused pid is not taken for the VM: dropped, not signalled' '
-	sed "s/\"pid_start\":\([0-9]*\)/\"pid_start\":1\1/" "$run/vm-b/vm.json" >j &&
+test_expect_success 'a pid in vm.json that is not the VM process is not trusted: still listed' '
+	sleep 1000 &
+	echo $! >stranger
+	sed "s/\"pid\":[0-9]*,\"pid_start\":[0-9]*/\"pid\":$(cat stranger),\"pid_start\":$(sed "s/.*) //" /proc/$(cat stranger)/stat | cut -d" " -f20)/" "$run/vm-b/vm.json" >j &&
 	mv j "$run/vm-b/vm.json" &&
+	grep -q "\"pid\":$(cat stranger)," "$run/vm-b/vm.json" &&
 	fc-ps -q >out &&
-	test "$(cat out)" = vm-a &&
-	test ! -e "$run/vm-b" &&
-	! dead $(cat p2)
+	printf "vm-a\nvm-b\n" >want && cmp want out &&
+	test -e "$run/vm-b"
 '
 
-test_expect_success 'fc-kill of such an entry removes it and leaves the stranger alone' '
-	vm-register vm-c py3 $(cat p2) >/dev/null &&
-	sed "s/\"pid_start\":\([0-9]*\)/\"pid_start\":1\1/" "$run/vm-c/vm.json" >j &&
-	mv j "$run/vm-c/vm.json" &&
-	expect_code 0 fc-kill vm-c &&
-	test ! -e "$run/vm-c" &&
-	! dead $(cat p2) &&
-	kill $(cat p2)
+test_expect_success 'fc-kill of such an entry stops the VM process and leaves the stranger alone' '
+	expect_code 0 fc-kill vm-b &&
+	test ! -e "$run/vm-b" &&
+	dead $(cat p2) &&
+	! dead $(cat stranger) &&
+	kill $(cat stranger)
 '
 
 test_expect_success 'fc-kill sends SIGTERM and removes the run dir' '
-	sleep 1000 &
-	p=$!
-	vm-register k1 py3 $p >/dev/null &&
+	reg k1 py3 sleep 1000 &&
 	expect_code 0 fc-kill -v k1 &&
 	test "$(cat out)" = k1 && test ! -s err &&
 	st=0; wait $p || st=$?
@@ -95,10 +93,8 @@ test_expect_success 'fc-kill sends SIGTERM and removes the run dir' '
 '
 
 test_expect_success 'fc-kill sends SIGKILL after the grace period to a VM ignoring SIGTERM' '
-	sh -c "trap \"\" TERM; exec sleep 1000" &
-	p=$!
-	wait_for ignores_term $p
-	vm-register k2 py3 $p >/dev/null &&
+	reg k2 py3 sh -c "trap \"\" TERM; exec sleep 1000" &&
+	wait_for ignores_term $p &&
 	expect_code 0 fc-kill -t 300ms k2 &&
 	st=0; wait $p || st=$?
 	test $st = 137 &&
@@ -106,9 +102,7 @@ test_expect_success 'fc-kill sends SIGKILL after the grace period to a VM ignori
 '
 
 test_expect_success 'an unknown id is an error; the other ids are still stopped' '
-	sleep 1000 &
-	p=$!
-	vm-register k3 py3 $p >/dev/null &&
+	reg k3 py3 sleep 1000 &&
 	expect_code 1 fc-kill nosuch k3 &&
 	one_line_err && grep_err "no VM with id nosuch" &&
 	st=0; wait $p || st=$?
@@ -137,19 +131,41 @@ test_expect_success 'a VM still being restored shows as starting; fc-kill stops 
 	wait_for test -z "$(t_tagged_pids | xargs -r -n1 sh -c "cat /proc/\$0/comm" 2>/dev/null | grep vm-register)"
 '
 
-test_expect_success 'a damaged vm.json is listed as damaged and fc-kill removes it' '
-	mkdir "$run/bad" && echo "{" >"$run/bad/vm.json" &&
+test_expect_success 'a damaged vm.json of a live VM is listed as damaged; fc-kill stops its process' '
+	reg bad py3 sleep 1000 &&
+	echo "{" >"$run/bad/vm.json" &&
 	fc-ps >out &&
 	grep -Eq "^bad +- +- +damaged +VM bad: vm.json is damaged" out &&
 	fc-ps --json | grep -q "^{\"id\":\"bad\",\"state\":\"damaged\",\"damaged\":\"VM bad: vm.json is damaged" &&
 	expect_code 0 fc-kill bad &&
+	st=0; wait $p || st=$?
+	test $st = 143 &&
 	test ! -e "$run/bad"
 '
 
+test_expect_success 'a run dir nothing holds is dead, damaged or not: fc-ps removes it' '
+	mkdir "$run/bad2" && echo "{" >"$run/bad2/vm.json" &&
+	expect_code 0 fc-ps -q &&
+	! grep -q bad2 out &&
+	test ! -e "$run/bad2"
+'
+
+test_expect_success 'a process sharing the run dir lock that is not its firecracker is never signalled' '
+	reg odd py3 sh -c "(cd / && exec sleep 1000) & echo \$! >holder; exec sleep 1000" &&
+	wait_for test -s "$run/odd/holder" &&
+	cp "$run/odd/holder" holder &&
+	expect_code 1 fc-kill -t 100ms odd &&
+	one_line_err && grep_err "still in use" &&
+	dead $p &&
+	! dead $(cat holder) &&
+	test -e "$run/odd" &&
+	kill $(cat holder) &&
+	wait_for fc-kill odd &&
+	test ! -e "$run/odd"
+'
+
 test_expect_success 'fc-kill --all stops every VM and removes every run dir' '
-	sleep 1000 &
-	p=$!
-	vm-register k5 py3 $p >/dev/null &&
+	reg k5 py3 sleep 1000 &&
 	expect_code 0 fc-kill --all -v &&
 	printf "k5\nvm-a\n" >want && cmp want out &&
 	st=0; wait $p || st=$?
@@ -159,23 +175,17 @@ test_expect_success 'fc-kill --all stops every VM and removes every run dir' '
 '
 
 test_expect_success 'the id of a dead VM can be used again' '
-	sleep 1000 &
-	p=$!
-	vm-register again py3 $p >/dev/null &&
+	reg again py3 sleep 1000 &&
 	kill $p
 	wait $p || true
-	sleep 1000 &
-	p=$!
-	expect_code 0 vm-register again py3 $p &&
+	reg again py3 sleep 1000 &&
 	grep -q "\"pid\":$p," "$run/again/vm.json" &&
 	fc-kill again
 '
 
 test_expect_success 'a VM id in use is refused' '
-	sleep 1000 &
-	p=$!
-	vm-register dup py3 $p >/dev/null &&
-	expect_code 1 vm-register dup py3 $p &&
+	reg dup py3 sleep 1000 &&
+	expect_code 1 vm-register dup py3 sleep 1000 &&
 	grep_err "VM id dup is in use" &&
 	fc-kill dup
 	wait $p || true

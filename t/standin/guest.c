@@ -1,6 +1,7 @@
 /* guest: the "VM" is a host process: $FCSTANDIN_AGENT [FCSTANDIN_AGENT_ARGS
  * words] --unix-dir GDIR, in its own process group, killed with us
- * (PR_SET_PDEATHSIG), its stdout/stderr on our stdout (the serial console).
+ * (PR_SET_PDEATHSIG), its stdout/stderr on our stdout (the serial console),
+ * no other fd of ours (a real guest has none of the host's).
  * Pause stops it and every process below it (the agent runs commands in
  * groups of their own: a paused VM runs nothing), resume continues them,
  * a kill kills them all.  When it exits on its own
@@ -137,6 +138,10 @@ guest_start_now(void)
 				close(nul);
 		}
 		dup2(1, 2);
+		/* a guest holds none of the host's fds (firecracker's
+		   inherited ones included) */
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 		setenv("FCSTANDIN_CMDLINE", S.cmdline, 1);
 		disks_to_guest(&S.cfg);
 		execvp(agent, argv);
