@@ -76,9 +76,9 @@ test_expect_success 'a file of another size than meta.json says is damaged' '
 	grep_out "^short +damaged: mem has 100 bytes, meta.json says 1048576$"
 '
 
-test_expect_success 'a vm.json that is a fifo: fc-ps does not hang and lists the VM damaged' '
+test_expect_success 'a live VM (its run dir locked) whose vm.json is a fifo: fc-ps does not hang and lists it damaged' '
 	mkdir -p "$FCSNAP_DIR/run/vmfifo" && mkfifo "$FCSNAP_DIR/run/vmfifo/vm.json" &&
-	expect_code 0 bounded fc-ps &&
+	expect_code 0 bounded flock "$FCSNAP_DIR/run/vmfifo" fc-ps &&
 	grep_out "^vmfifo .*damaged +VM vmfifo: vm.json is damaged: it is a fifo, not a regular file" &&
 	rm -rf "$FCSNAP_DIR/run/vmfifo"
 '

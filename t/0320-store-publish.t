@@ -39,12 +39,12 @@ test_expect_success 'a killed writer leaves a temp dir that readers ignore' '
 	fc-snap-ls -q >out && test "$(cat out)" = s
 '
 
-test_expect_success 'a temp dir of another name survives the next writer of s' '
+test_expect_success 'a temp dir of another name, its writer alive, survives the next writer of s' '
 	mkdir "$FCSNAP_DIR/snapshots/.tmp-s-x-AbCdEf"
 '
 
 test_expect_success 'the next writer of that name removes the stale temp dir' '
-	store-tool snap s 1M 7 &&
+	flock "$FCSNAP_DIR/locks/s-x.lock" store-tool snap s 1M 7 &&
 	test ! -e "$(cat tmpname)" &&
 	test -d "$FCSNAP_DIR/snapshots/.tmp-s-x-AbCdEf" &&
 	rmdir "$FCSNAP_DIR/snapshots/.tmp-s-x-AbCdEf" &&
