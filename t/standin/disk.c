@@ -44,6 +44,16 @@ disks_attach(const struct vmcfg *c, int *bad, int *err)
 	return 0;
 }
 
+/* Is fd one of the open drives? */
+int
+disk_is_drive_fd(int fd)
+{
+	for (int k = 0; k < nd; k++)
+		if (dfd[k] == fd)
+			return 1;
+	return 0;
+}
+
 /* In the guest's child, before exec: the drive fds survive exec and are
  * named in FCSTANDIN_DRIVES. */
 void

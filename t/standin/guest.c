@@ -139,9 +139,10 @@ guest_start_now(void)
 		}
 		dup2(1, 2);
 		/* a guest holds none of the host's fds (firecracker's
-		   inherited ones included) */
+		   inherited ones included), only its drives */
 		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
+			if (!disk_is_drive_fd(fd))
+				close(fd);
 		setenv("FCSTANDIN_CMDLINE", S.cmdline, 1);
 		disks_to_guest(&S.cfg);
 		execvp(agent, argv);

@@ -172,5 +172,6 @@ void guest_ctrl_alt_del(void);
 /* disk.c */
 int disks_attach(const struct vmcfg *c, int *bad, int *err);
 void disks_to_guest(const struct vmcfg *c);
+int disk_is_drive_fd(int fd);
 
 #endif
