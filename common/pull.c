@@ -4,6 +4,7 @@
 #include "chunk.h"
 #include "manifest.h"
 #include "meta.h"
+#include "pullrec.h"
 #include "s3pool.h"
 #include "util.h"
 
@@ -46,6 +47,7 @@ struct pull {
 	unsigned char *head;            /* its sparse header and page map */
 	int local_err;                  /* a local write failed: drop the dir */
 	int resumed;                    /* files come from an interrupted pull */
+	char *endpoint;                 /* for the pull record */
 };
 
 static int
@@ -712,8 +714,39 @@ out:
 /* ---- finishing ------------------------------------------------------- */
 
 static int
+rec_src(struct pull *p, struct pullrec_src *src)
+{
+	const struct s3 *c = &p->r->c;
+	size_t n = strlen(c->scheme) + strlen(c->host) + strlen(c->base) + 4;
+
+	if (!p->endpoint) {
+		if (!(p->endpoint = malloc(n)))
+			return fail("out of memory");
+		snprintf(p->endpoint, n, "%s://%s%s", c->scheme, c->host, c->base);
+	}
+	*src = (struct pullrec_src){ p->endpoint, p->r->url, p->name, p->mtext,
+	    p->metatext, p->mlen, p->metalen };
+	return 0;
+}
+
+/* 1 if the local snapshot is what the last pull of this remote snapshot
+ * published and neither side changed since (pullrec.h), else 0. */
+static int
+up_to_date(struct pull *p, const char *snaps)
+{
+	struct pullrec_src src;
+	char dir[PATH_MAX];
+
+	if (!store_has(p->s, p->target) || rec_src(p, &src) < 0 ||
+	    path_join(dir, sizeof dir, snaps, p->target) < 0)
+		return 0;
+	return pullrec_matches(dir, &src);
+}
+
+static int
 finish(struct pull *p)
 {
+	struct pullrec_src src;
 	struct meta mt;
 	char path[PATH_MAX];
 	int f;
@@ -743,6 +776,10 @@ finish(struct pull *p)
 		return -1;
 	}
 	meta_free(&mt);
+	if (rec_src(p, &src) < 0 || pullrec_write(p->dir, &src) < 0) {
+		p->local_err = 1;
+		return -1;
+	}
 	if (path_join(path, sizeof path, p->dir, "journal") < 0 || unlink(path) < 0 ||
 	    path_join(path, sizeof path, p->dir, "manifest") < 0 || unlink(path) < 0)
 		return fail_errno("cleaning %s", p->dir);
@@ -762,6 +799,10 @@ run(struct pull *p, int only_missing)
 		return -1;
 	if (only_missing && store_has(p->s, p->target))
 		return 1;
+	if (up_to_date(p, snaps)) {
+		p->st->up_to_date = 1;
+		return 0;
+	}
 	p->buf = malloc(p->m.chunk_size);
 	p->head = malloc(chunk_head_len(p->m.chunk_size));
 	if (!p->buf || !p->head)
@@ -825,6 +866,7 @@ pull_locked(struct remote *r, const struct store *s, const char *name,
 		free(p.idx[f]);
 	free(p.mtext);
 	free(p.metatext);
+	free(p.endpoint);
 	manifest_free(&p.m);
 	st->seconds = (double)(now_ms() - t0) / 1000.0;
 	return ret < 0 ? -1 : 0;
