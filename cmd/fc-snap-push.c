@@ -22,12 +22,14 @@ static const char usage_text[] =
 "  -j, --jobs N            parallel uploads (default 8, at most 64)\n"
 "      --chunk-size SIZE   chunk size (default 4M; 64K..1G)\n"
 "  -n, --dry-run           compute and report, upload nothing\n"
+"      --verify            check (HEAD) the listed chunks it relies on and\n"
+"                          upload those missing or of the wrong size\n"
 "      --json              print a JSON summary on stdout\n"
 "  -v, --verbose           progress on stderr even when it is not a terminal\n"
 "  -h, --help              show this help\n"
 "      --version           print the version\n";
 
-enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERSION };
+enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERIFY, O_VERSION };
 
 static struct opts {
 	const char *name, *url, *bucket, *prefix;
@@ -53,6 +55,8 @@ summary(const struct push_stats *S, double secs)
 	jw_key(&w, "skipped_zero"); jw_uint(&w, S->zero);
 	jw_key(&w, "skipped_present"); jw_uint(&w, S->present);
 	jw_key(&w, "skipped_duplicate"); jw_uint(&w, S->dup);
+	jw_key(&w, "verified"); jw_uint(&w, S->verified);
+	jw_key(&w, "repaired"); jw_uint(&w, S->repaired);
 	jw_key(&w, "bytes_uploaded"); jw_uint(&w, S->bytes);
 	jw_key(&w, "bytes_raw"); jw_uint(&w, S->raw);
 	jw_key(&w, "seconds"); jw_double(&w, secs);
@@ -72,6 +76,7 @@ parse_args(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "chunk-size", required_argument, NULL, O_CHUNK },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "verify", no_argument, NULL, O_VERIFY },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -101,6 +106,7 @@ parse_args(int argc, char **argv)
 				usage_die("bad --chunk-size '%s': use 64K..1G", optarg);
 			break;
 		case 'n': o.p.dry_run = 1; break;
+		case O_VERIFY: o.p.verify = 1; break;
 		case O_JSON: o.json = 1; break;
 		case 'v': o.p.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);

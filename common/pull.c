@@ -592,8 +592,8 @@ got_chunk(struct pull *p, struct slot *s)
 	chunk_name(q->sha, q->sparse, nm);
 	if (!s->res.ok && s->res.not_found)
 		return fail("chunk %s of %s at offset %lld is missing on the server "
-		    "(%s): push the snapshot again", nm, p->m.files[q->f].name,
-		    (long long)pos_off(p, q), s->key);
+		    "(%s): push the snapshot again with fc-snap-push --verify", nm,
+		    p->m.files[q->f].name, (long long)pos_off(p, q), s->key);
 	if (!s->res.ok)
 		return fail("%s", s->res.err);
 	if (chunk_check(body, s->res.body_len, len, q->sparse) < 0)
@@ -604,7 +604,8 @@ got_chunk(struct pull *p, struct slot *s)
 		why[0] = 0;
 	if (why[0])
 		return fail("chunk %s of %s at offset %lld is corrupt on the server "
-		    "(%s: %s); nothing was published", nm, p->m.files[q->f].name,
+		    "(%s: %s); nothing was published (delete that object, then push the "
+		    "snapshot again)", nm, p->m.files[q->f].name,
 		    (long long)pos_off(p, q), s->key, why);
 	p->st->bytes += s->res.body_len;
 	p->st->bytes_raw += len;
