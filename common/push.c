@@ -348,8 +348,6 @@ reap(int timeout_ms)
 	}
 }
 
-/* Start the upload of chunk c, the bytes of file k at off (P.head holds
- * its header), as soon as the pool has room. */
 /* A free slot, once the pool has room: 1, 0 when stopped, -1. */
 static int
 take_slot(struct slot **out)
@@ -364,28 +362,28 @@ take_slot(struct slot **out)
 	return 1;
 }
 
-/* Start a HEAD of the listed chunk c (position k, i): is it really there? */
+/* Prepare slot s for a request of method on chunk c's key. 0 or -1. */
 static int
-start_check(int k, uint64_t i, const struct chunk *c)
+slot_req(struct slot *s, const char *method, const struct chunk *c)
 {
 	struct s3_req init = S3_REQ_INIT;
 	char nm[CHUNK_NAME_MAX];
-	struct slot *s;
-	int r;
 
-	if ((r = take_slot(&s)) <= 0)
-		return r;
 	chunk_name(c->id, c->form == CHUNK_SPARSE, nm);
 	if (!(s->key = remote_key(rem, "chunks", nm, NULL)))
 		return -1;
 	s->stored = c->stored;
-	s->check = 1;
-	s->k = k;
-	s->i = i;
 	s->req = init;
-	s->req.method = "HEAD";
+	s->req.method = method;
 	s->req.key = s->key;
 	s->req.udata = s;
+	return 0;
+}
+
+/* Start slot s's request. 0 or -1. */
+static int
+slot_send(struct slot *s)
+{
 	memset(&s->res, 0, sizeof s->res);
 	s->busy = 1;
 	if (s3_pool_start(P.pool, &s->req, &s->res) < 0) {
@@ -395,11 +393,28 @@ start_check(int k, uint64_t i, const struct chunk *c)
 	return 0;
 }
 
+/* Start a HEAD of the listed chunk c (position k, i): is it really there? */
+static int
+start_check(int k, uint64_t i, const struct chunk *c)
+{
+	struct slot *s;
+	int r;
+
+	if ((r = take_slot(&s)) <= 0)
+		return r;
+	if (slot_req(s, "HEAD", c) < 0)
+		return -1;
+	s->check = 1;
+	s->k = k;
+	s->i = i;
+	return slot_send(s);
+}
+
+/* Start the upload of chunk c, the bytes of file k at off (P.head holds
+ * its header), as soon as the pool has room. */
 static int
 start_upload(int k, off_t off, const struct chunk *c)
 {
-	struct s3_req init = S3_REQ_INIT;
-	char nm[CHUNK_NAME_MAX];
 	struct slot *s;
 	int r;
 
@@ -415,26 +430,14 @@ start_upload(int k, off_t off, const struct chunk *c)
 		s->segcap = c->nruns + 1;
 	}
 	memcpy(s->head, P.head, chunk_head_len(c->len));
-	chunk_name(c->id, c->form == CHUNK_SPARSE, nm);
 	sha256_hex(c->id, s->hex);
-	if (!(s->key = remote_key(rem, "chunks", nm, NULL)))
+	if (slot_req(s, "PUT", c) < 0)
 		return -1;
 	s->raw = c->len;
-	s->stored = c->stored;
-	s->req = init;
-	s->req.method = "PUT";
-	s->req.key = s->key;
 	s->req.segs = s->segs;
 	s->req.nsegs = chunk_segs(c, s->head, fds[k], off, s->segs);
 	s->req.payload_hash = s->hex;   /* the server checks the body */
-	s->req.udata = s;
-	memset(&s->res, 0, sizeof s->res);
-	s->busy = 1;
-	if (s3_pool_start(P.pool, &s->req, &s->res) < 0) {
-		s->busy = 0;
-		return -1;
-	}
-	return 0;
+	return slot_send(s);
 }
 
 /* Chunk i of file k: name it, record it, send it if the bucket lacks it. */
