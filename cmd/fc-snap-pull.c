@@ -16,8 +16,10 @@ static const char usage_text[] =
 "       fc-snap-pull [options] -l NAME --bucket BUCKET [--prefix PREFIX]\n"
 "Download the snapshot NAME from S3 into the local store: chunks already\n"
 "present locally (an older copy, or an interrupted pull) are reused, every\n"
-"chunk is verified, and the snapshot is published with one rename.  The\n"
-"URL defaults to $FCSNAP_REMOTE.\n"
+"chunk is verified, and the snapshot is published with one rename.  A\n"
+"snapshot already up to date (unchanged on both sides since its last pull)\n"
+"is left as it is, with one line saying so.  The URL defaults to\n"
+"$FCSNAP_REMOTE.\n"
 "\n"
 "  -l, --lang NAME         the snapshot name (instead of the NAME argument)\n"
 "      --bucket BUCKET     the bucket (instead of the URL)\n"
@@ -55,6 +57,7 @@ summary(const char *name, const char *local, const char *url, const struct pull_
 	jw_key(&w, "skipped_zero"); jw_uint(&w, s->zero);
 	jw_key(&w, "bytes_downloaded"); jw_uint(&w, s->bytes);
 	jw_key(&w, "bytes_raw"); jw_uint(&w, s->bytes_raw);
+	jw_kbool(&w, "up_to_date", s->up_to_date);
 	jw_key(&w, "seconds"); jw_double(&w, s->seconds);
 	jw_obj_end(&w);
 	if (jw_text(&w))
@@ -144,6 +147,9 @@ main(int argc, char **argv)
 		die("%s", errmsg());
 	if (pull_snapshot(&rem, &s, name, &po, &st) < 0)
 		die("%s", errmsg());
+	if (st.up_to_date)
+		warnmsg("snapshot %s is up to date with %s (nothing changed since the "
+		    "last pull): nothing to do", po.as ? po.as : name, rem.url);
 	if (json)
 		summary(name, po.as ? po.as : name, rem.url, &st);
 	remote_close(&rem);

@@ -26,12 +26,14 @@ static const char usage_text[] =
 "      --stall-timeout DUR retry a request when no byte moved for DUR\n"
 "                          (default 120s)\n"
 "  -n, --dry-run           compute and report, upload nothing\n"
+"      --verify            check (HEAD) the listed chunks it relies on and\n"
+"                          upload those missing or of the wrong size\n"
 "      --json              print a JSON summary on stdout\n"
 "  -v, --verbose           progress on stderr even when it is not a terminal\n"
 "  -h, --help              show this help\n"
 "      --version           print the version\n";
 
-enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERSION, O_ATTEMPTS, O_STALL };
+enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERIFY, O_VERSION, O_ATTEMPTS, O_STALL };
 
 static struct opts {
 	const char *name, *url, *bucket, *prefix;
@@ -58,6 +60,8 @@ summary(const struct push_stats *S, double secs)
 	jw_key(&w, "skipped_zero"); jw_uint(&w, S->zero);
 	jw_key(&w, "skipped_present"); jw_uint(&w, S->present);
 	jw_key(&w, "skipped_duplicate"); jw_uint(&w, S->dup);
+	jw_key(&w, "verified"); jw_uint(&w, S->verified);
+	jw_key(&w, "repaired"); jw_uint(&w, S->repaired);
 	jw_key(&w, "bytes_uploaded"); jw_uint(&w, S->bytes);
 	jw_key(&w, "bytes_raw"); jw_uint(&w, S->raw);
 	jw_key(&w, "seconds"); jw_double(&w, secs);
@@ -79,6 +83,7 @@ parse_args(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "attempts", required_argument, NULL, O_ATTEMPTS },
 		{ "stall-timeout", required_argument, NULL, O_STALL },
+		{ "verify", no_argument, NULL, O_VERIFY },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -116,6 +121,7 @@ parse_args(int argc, char **argv)
 			if (remote_opt_stall(&o.s3, optarg) < 0)
 				usage_die("%s", errmsg());
 			break;
+		case O_VERIFY: o.p.verify = 1; break;
 		case O_JSON: o.json = 1; break;
 		case 'v': o.p.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);

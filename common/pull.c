@@ -5,6 +5,7 @@
 #include "fcargs.h"
 #include "manifest.h"
 #include "meta.h"
+#include "pullrec.h"
 #include "s3pool.h"
 #include "util.h"
 
@@ -50,6 +51,7 @@ struct pull {
 	unsigned char *head;            /* its sparse header and page map */
 	int local_err;                  /* a local write failed: drop the dir */
 	int resumed;                    /* files come from an interrupted pull */
+	char *endpoint;                 /* for the pull record */
 };
 
 static int
@@ -640,8 +642,8 @@ got_chunk(struct pull *p, struct slot *s)
 	chunk_name(q->sha, q->sparse, nm);
 	if (!s->res.ok && s->res.not_found)
 		return fail("chunk %s of %s at offset %lld is missing on the server "
-		    "(%s): push the snapshot again", nm, p->m.files[q->f].name,
-		    (long long)pos_off(p, q), s->key);
+		    "(%s): push the snapshot again with fc-snap-push --verify", nm,
+		    p->m.files[q->f].name, (long long)pos_off(p, q), s->key);
 	if (!s->res.ok)
 		return fail("%s", s->res.err);
 	if (chunk_check(body, s->res.body_len, len, q->sparse) < 0)
@@ -652,7 +654,8 @@ got_chunk(struct pull *p, struct slot *s)
 		why[0] = 0;
 	if (why[0])
 		return fail("chunk %s of %s at offset %lld is corrupt on the server "
-		    "(%s: %s); nothing was published", nm, p->m.files[q->f].name,
+		    "(%s: %s); nothing was published (delete that object, then push the "
+		    "snapshot again)", nm, p->m.files[q->f].name,
 		    (long long)pos_off(p, q), s->key, why);
 	p->st->bytes += s->res.body_len;
 	p->st->bytes_raw += len;
@@ -762,8 +765,39 @@ out:
 /* ---- finishing ------------------------------------------------------- */
 
 static int
+rec_src(struct pull *p, struct pullrec_src *src)
+{
+	const struct s3 *c = &p->r->c;
+	size_t n = strlen(c->scheme) + strlen(c->host) + strlen(c->base) + 4;
+
+	if (!p->endpoint) {
+		if (!(p->endpoint = malloc(n)))
+			return fail("out of memory");
+		snprintf(p->endpoint, n, "%s://%s%s", c->scheme, c->host, c->base);
+	}
+	*src = (struct pullrec_src){ p->endpoint, p->r->url, p->name, p->mtext,
+	    p->metatext, p->mlen, p->metalen };
+	return 0;
+}
+
+/* 1 if the local snapshot is what the last pull of this remote snapshot
+ * published and neither side changed since (pullrec.h), else 0. */
+static int
+up_to_date(struct pull *p, const char *snaps)
+{
+	struct pullrec_src src;
+	char dir[PATH_MAX];
+
+	if (!store_has(p->s, p->target) || rec_src(p, &src) < 0 ||
+	    path_join(dir, sizeof dir, snaps, p->target) < 0)
+		return 0;
+	return pullrec_matches(dir, &src);
+}
+
+static int
 finish(struct pull *p)
 {
+	struct pullrec_src src;
 	char path[PATH_MAX];
 	int f;
 
@@ -775,6 +809,10 @@ finish(struct pull *p)
 	close_files(p);
 	snprintf(p->meta.name, sizeof p->meta.name, "%s", p->target);
 	if (meta_stat_files(&p->meta, p->dir) < 0 || meta_write(p->dir, &p->meta) < 0) {
+		p->local_err = 1;
+		return -1;
+	}
+	if (rec_src(p, &src) < 0 || pullrec_write(p->dir, &src) < 0) {
 		p->local_err = 1;
 		return -1;
 	}
@@ -836,6 +874,10 @@ run(struct pull *p, int only_missing)
 		return -1;
 	if (only_missing && store_has(p->s, p->target))
 		return 1;
+	if (up_to_date(p, snaps)) {
+		p->st->up_to_date = 1;
+		return 0;
+	}
 	p->buf = malloc(p->m.chunk_size);
 	p->head = malloc(chunk_head_len(p->m.chunk_size));
 	if (!p->buf || !p->head)
@@ -900,6 +942,7 @@ pull_locked(struct remote *r, const struct store *s, const char *name,
 		free(p.idx[f]);
 	free(p.mtext);
 	free(p.metatext);
+	free(p.endpoint);
 	manifest_free(&p.m);
 	meta_free(&p.meta);
 	st->seconds = (double)(now_ms() - t0) / 1000.0;

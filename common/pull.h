@@ -6,6 +6,11 @@
  *      arguments, kernel, initrd or boot args), its file sizes equal to
  *      the manifest's, mem within its mem_mib (fcsnap-security(7)).
  *   2. Take the local lock of the target name (waiting up to lock_timeout).
+ *      If the local <target> is what the last pull of this remote
+ *      snapshot published (its record, pullrec.h: the same endpoint, URL,
+ *      name, manifest and meta.json, and its files' size, inode, mtime
+ *      and ctime unchanged), stop: st->up_to_date is set, nothing is
+ *      read or written.
  *   3. Work in snapshots/.pull-<target>/ (files at full size, sparse):
  *      if it holds a previous pull of the same manifest (its "manifest"
  *      copy is identical), every chunk listed in its "journal" is checked
@@ -21,8 +26,9 @@
  *      (pwrite at its offsets) and journaled.  Zero chunks and the zero
  *      pages of sparse chunks stay holes.
  *   6. fsync, meta.json (written here from the data taken, named <target>,
- *      with local disk usage), then store_publish: one atomic rename; one
- *      line on stderr names the firecracker arguments not taken.
+ *      with local disk usage), the pull record, then store_publish: one
+ *      atomic rename; one line on stderr names the firecracker arguments
+ *      not taken.
  * Failures publish nothing.  A corrupt chunk: "chunk <hex> of <file> at
  * offset N is corrupt on the server".  An interrupted or failed transfer
  * keeps .pull-<target> for the next pull to resume; a local write failure
@@ -54,6 +60,7 @@ struct pull_stats {
 	uint64_t bytes;                 /* bytes downloaded (stored objects) */
 	uint64_t bytes_raw;             /* the chunk bytes they hold */
 	double seconds;
+	int up_to_date;                 /* nothing to do (step 2) */
 };
 
 /* Pull remote snapshot name into the store. 0 or -1 (message). */

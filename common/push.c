@@ -47,11 +47,19 @@ struct slot {                   /* one upload in flight */
 	size_t segcap;
 	uint64_t raw, stored;
 	int busy;
+	int check;                      /* a HEAD of a listed chunk (verify) */
+	int k;                          /* its position: file, chunk */
+	uint64_t i;
+};
+
+struct redo {                   /* a listed chunk the bucket failed to show */
+	int k;
+	uint64_t i;
 };
 
 static struct {
 	const char *name;
-	int jobs, dry, verbose;
+	int jobs, dry, verbose, verify;
 	uint64_t chunk_size;
 } o;
 
@@ -72,6 +80,8 @@ static struct {
 	struct s3_pool *pool;
 	struct slot *slots;
 	int nslots, *freev, nfree;
+	struct redo *redo;              /* verify: chunks to send after all */
+	size_t nredo, capredo;
 	struct progress pr;
 } P;
 
@@ -263,6 +273,40 @@ slot_clear(struct slot *s)
 	s->busy = 0;
 }
 
+/* Remember chunk i of file k for sending after the scan. */
+static int
+redo_add(int k, uint64_t i)
+{
+	if (P.nredo == P.capredo) {
+		size_t nc = P.capredo ? 2 * P.capredo : 64;
+		struct redo *v = realloc(P.redo, nc * sizeof *v);
+
+		if (!v)
+			return fail("out of memory");
+		P.redo = v;
+		P.capredo = nc;
+	}
+	P.redo[P.nredo++] = (struct redo){ k, i };
+	return 0;
+}
+
+/* A HEAD of a listed chunk came back: there with its size, or to send
+ * again (missing: a server that quarantined it; or another size). */
+static int
+checked(struct slot *s)
+{
+	if (s->res.ok && s->res.content_length == (long long)s->stored) {
+		S.verified++;
+		return 0;
+	}
+	if (!s->res.ok && !s->res.not_found)
+		return fail("%s", s->res.err);
+	S.verified++;
+	S.repaired++;
+	S.present--;
+	return redo_add(s->k, s->i);
+}
+
 /* Take the uploads that have finished, waiting up to timeout_ms for the
  * first. 0, or -1 when one failed (or the wait did). */
 static int
@@ -281,6 +325,15 @@ reap(int timeout_ms)
 			return 0;
 		s = done->udata;
 		P.freev[P.nfree++] = (int)(s - P.slots);
+		if (s->check) {
+			int r = checked(s);
+
+			slot_clear(s);
+			if (r < 0)
+				return -1;
+			timeout_ms = 0;
+			continue;
+		}
 		if (!s->res.ok) {
 			fail("%s", s->res.err);
 			slot_clear(s);
@@ -295,22 +348,79 @@ reap(int timeout_ms)
 	}
 }
 
-/* Start the upload of chunk c, the bytes of file k at off (P.head holds
- * its header), as soon as the pool has room. */
+/* A free slot, once the pool has room: 1, 0 when stopped, -1. */
 static int
-start_upload(int k, off_t off, const struct chunk *c)
+take_slot(struct slot **out)
 {
-	struct s3_req init = S3_REQ_INIT;
-	char nm[CHUNK_NAME_MAX];
-	struct slot *s;
-
 	while (s3_pool_slots(P.pool) <= 0 || P.nfree == 0) {
 		if (remote_stop)
 			return 0;
 		if (reap(200) < 0)
 			return -1;
 	}
-	s = &P.slots[P.freev[--P.nfree]];
+	*out = &P.slots[P.freev[--P.nfree]];
+	return 1;
+}
+
+/* Prepare slot s for a request of method on chunk c's key. 0 or -1. */
+static int
+slot_req(struct slot *s, const char *method, const struct chunk *c)
+{
+	struct s3_req init = S3_REQ_INIT;
+	char nm[CHUNK_NAME_MAX];
+
+	chunk_name(c->id, c->form == CHUNK_SPARSE, nm);
+	if (!(s->key = remote_key(rem, "chunks", nm, NULL)))
+		return -1;
+	s->stored = c->stored;
+	s->req = init;
+	s->req.method = method;
+	s->req.key = s->key;
+	s->req.udata = s;
+	return 0;
+}
+
+/* Start slot s's request. 0 or -1. */
+static int
+slot_send(struct slot *s)
+{
+	memset(&s->res, 0, sizeof s->res);
+	s->busy = 1;
+	if (s3_pool_start(P.pool, &s->req, &s->res) < 0) {
+		s->busy = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* Start a HEAD of the listed chunk c (position k, i): is it really there? */
+static int
+start_check(int k, uint64_t i, const struct chunk *c)
+{
+	struct slot *s;
+	int r;
+
+	if ((r = take_slot(&s)) <= 0)
+		return r;
+	if (slot_req(s, "HEAD", c) < 0)
+		return -1;
+	s->check = 1;
+	s->k = k;
+	s->i = i;
+	return slot_send(s);
+}
+
+/* Start the upload of chunk c, the bytes of file k at off (P.head holds
+ * its header), as soon as the pool has room. */
+static int
+start_upload(int k, off_t off, const struct chunk *c)
+{
+	struct slot *s;
+	int r;
+
+	if ((r = take_slot(&s)) <= 0)
+		return r;
+	s->check = 0;
 	if (s->segcap < c->nruns + 1) {
 		struct s3_seg *v = realloc(s->segs, (c->nruns + 1) * sizeof *v);
 
@@ -320,26 +430,14 @@ start_upload(int k, off_t off, const struct chunk *c)
 		s->segcap = c->nruns + 1;
 	}
 	memcpy(s->head, P.head, chunk_head_len(c->len));
-	chunk_name(c->id, c->form == CHUNK_SPARSE, nm);
 	sha256_hex(c->id, s->hex);
-	if (!(s->key = remote_key(rem, "chunks", nm, NULL)))
+	if (slot_req(s, "PUT", c) < 0)
 		return -1;
 	s->raw = c->len;
-	s->stored = c->stored;
-	s->req = init;
-	s->req.method = "PUT";
-	s->req.key = s->key;
 	s->req.segs = s->segs;
 	s->req.nsegs = chunk_segs(c, s->head, fds[k], off, s->segs);
 	s->req.payload_hash = s->hex;   /* the server checks the body */
-	s->req.udata = s;
-	memset(&s->res, 0, sizeof s->res);
-	s->busy = 1;
-	if (s3_pool_start(P.pool, &s->req, &s->res) < 0) {
-		s->busy = 0;
-		return -1;
-	}
-	return 0;
+	return slot_send(s);
 }
 
 /* Chunk i of file k: name it, record it, send it if the bucket lacks it. */
@@ -370,7 +468,9 @@ one_chunk(int k, uint64_t i)
 	if (bucket_has(&c)) {
 		S.present++;
 		progress_add(&P.pr, len);
-		return 0;
+		if (!o.verify || (r = seen_add(&c)) > 0)
+			return 0;
+		return r < 0 ? -1 : start_check(k, i, &c);
 	}
 	if ((r = seen_add(&c)) != 0) {
 		S.dup += r > 0;
@@ -397,7 +497,7 @@ setup(const char *what)
 	P.head = malloc(hl);
 	if (!P.buf || !P.head)
 		return fail("out of memory");
-	if (!o.dry) {
+	if (!o.dry || o.verify) {
 		if (!(P.pool = s3_pool_new(&rem->c, o.jobs)))
 			return -1;
 		n = s3_pool_capacity(P.pool);
@@ -435,6 +535,37 @@ teardown(void)
 	free(P.head);
 	free(P.hv);
 	free(P.seen);
+	free(P.redo);
+}
+
+/* Verify: send the listed chunks the bucket did not have after all. */
+static int
+send_redo(void)
+{
+	size_t n;
+	int r = 0;
+
+	for (n = 0; n < P.nredo && r == 0 && !remote_stop; n++) {
+		struct mfile *f = &man.files[P.redo[n].k];
+		off_t off = (off_t)(P.redo[n].i * man.chunk_size);
+		uint64_t len = manifest_chunk_len(&man, f, P.redo[n].i);
+		struct chunk c;
+
+		if (read_chunk(fds[P.redo[n].k], off, (size_t)len, P.buf) != 0)
+			return fail_errno("reading %s of snapshot %s at offset %lld",
+			    f->name, o.name, (long long)off);
+		chunk_make(P.buf, len, P.head, &c);
+		if (o.dry) {
+			S.uploaded++;
+			S.bytes += c.stored;
+			S.raw += len;
+			continue;
+		}
+		r = start_upload(P.redo[n].k, off, &c);
+	}
+	while (r == 0 && !remote_stop && s3_pool_running(P.pool))
+		r = reap(200);
+	return r;
 }
 
 /* List the bucket, then scan the files chunk by chunk, starting each
@@ -460,6 +591,8 @@ push_chunks(void)
 		}
 	while (r == 0 && !remote_stop && P.pool && s3_pool_running(P.pool))
 		r = reap(200);
+	if (r == 0 && P.nredo)
+		r = send_redo();
 	if (r == 0 && remote_stop)
 		r = fail("interrupted; nothing was published (no manifest was written)");
 	return r;
@@ -502,6 +635,7 @@ push_open(const struct store *st, const char *name, const struct push_opts *po)
 	o.jobs = po->jobs;
 	o.dry = po->dry_run;
 	o.verbose = po->verbose;
+	o.verify = po->verify;
 	o.chunk_size = po->chunk_size;
 	meta_init(&meta);
 	if (open_snapshot(st, &meta_text, &meta_len, &meta) < 0) {

@@ -14,13 +14,21 @@
  *      s3.h), so hashing overlaps the network.  Bodies are file ranges
  *      (plus the sparse header) spliced to curl, signed with the object's
  *      SHA-256, which the server checks.
+ *   4b. With verify, each distinct chunk skipped as listed is HEADed
+ *      (in the same pool, beside the PUTs): one that is missing (a server
+ *      that quarantined a corrupted object keeps listing it, GET and HEAD
+ *      404) or has another size than its name says is read again and
+ *      sent after the scan (stats: verified, repaired; it no longer
+ *      counts as present).  The content of an object that is there with
+ *      the right size is not read back.
  *   5. PUT meta.json, then the manifest, last: a pull never finds a
  *      manifest whose chunks are not all on the server.
  * Failures publish nothing (no manifest is written); neither does
  * SIGINT/SIGTERM once remote_catch_signals() is in place (remote.h):
  * "interrupted; nothing was published (no manifest was written)".  Chunks
  * already uploaded stay and the next push skips them.  With dry_run only
- * steps 1-3 run (nothing is sent) and the stats say what would be.
+ * steps 1-3 (and 4b's HEADs) run (nothing is sent) and the stats say what
+ * would be.
  *
  * Process-wide state: one push per process, push_open then push_snapshot.
  */
@@ -38,8 +46,9 @@ struct push_opts {
 	int dry_run;                    /* name and count chunks, send nothing */
 	int verbose;                    /* progress even without a terminal */
 	uint64_t chunk_size;            /* MANIFEST_MIN_CHUNK..MANIFEST_MAX_CHUNK */
+	int verify;                     /* HEAD the listed chunks relied on */
 };
-#define PUSH_OPTS_INIT { 8, 0, 0, MANIFEST_DEF_CHUNK }
+#define PUSH_OPTS_INIT { 8, 0, 0, MANIFEST_DEF_CHUNK, 0 }
 
 struct push_stats {
 	uint64_t total;                 /* chunk positions in all files */
@@ -50,6 +59,8 @@ struct push_stats {
 	uint64_t bytes;                 /* bytes uploaded (stored objects) */
 	uint64_t raw;                   /* the chunk bytes they hold */
 	uint64_t chunk_size;            /* of the manifest */
+	uint64_t verified;              /* verify: distinct listed chunks checked */
+	uint64_t repaired;              /* of those, missing or of another size */
 };
 
 /* Open snapshot name of the store for a push. 0 or -1 (message; nothing

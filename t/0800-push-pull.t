@@ -95,6 +95,43 @@ test_expect_success 'a pull over an older local copy downloads only the changed 
 	[ "$(jget reused_local pull2)" -gt 0 ]
 '
 
+# fstat NAME: inode, mtime and ctime of the files of local snapshot NAME
+fstat() { stat -c "%n %i %y %z" "$SD/$1/vmstate" "$SD/$1/mem" "$SD/$1/rootfs.ext4" "$SD/$1/meta.json"; }
+
+test_expect_success 'a pull of an up-to-date snapshot does nothing and says so in one line' '
+	fstat copy >before &&
+	expect_code 0 fc-snap-pull --json --as copy py "$R" &&
+	one_line_err &&
+	grep_err "^fc-snap-pull: snapshot copy is up to date with s3://test/snaps" &&
+	grep -q "\"up_to_date\":true" out &&
+	[ "$(jget downloaded out)" = 0 ] && [ "$(jget reused_local out)" = 0 ] &&
+	fstat copy | cmp - before &&
+	same_snap py copy && test_no_strays
+'
+
+test_expect_success 'a local file changed since the last pull is put right by the next one' '
+	printf x | dd of="$SD/copy/mem" bs=1 seek=10485760 conv=notrunc 2>/dev/null &&
+	fc-snap-pull --json --as copy py "$R" >pull3 &&
+	grep -q "\"up_to_date\":false" pull3 &&
+	[ "$(jget downloaded pull3)" = 1 ] &&
+	same_snap py copy &&
+	touch "$SD/copy/rootfs.ext4" &&
+	fc-snap-pull --json --as copy py "$R" >pull4 &&
+	grep -q "\"up_to_date\":false" pull4 &&
+	fc-snap-pull --json --as copy py "$R" >pull5 &&
+	grep -q "\"up_to_date\":true" pull5
+'
+
+test_expect_success 'a pull from another prefix or of a re-pushed snapshot is not taken as up to date' '
+	fc-snap-push py "s3://$S3_BUCKET/other" &&
+	fc-snap-pull --json --as copy py "s3://$S3_BUCKET/other" >pull6 &&
+	grep -q "\"up_to_date\":false" pull6 &&
+	fc-snap-pull --json --as copy py "$R" >pull7 &&
+	grep -q "\"up_to_date\":false" pull7 &&
+	fc-snap-pull --json --as copy py "$R" >pull8 &&
+	grep -q "\"up_to_date\":true" pull8
+'
+
 test_expect_success 'a page that becomes all zero is stored as nothing' '
 	dd if=/dev/zero of="$SD/py/mem" bs=1M seek=40 count=3 conv=notrunc 2>/dev/null &&
 	fc-snap-push --json py "$R" >push4 &&
@@ -269,6 +306,7 @@ test_expect_success 'a format 1 manifest (raw chunks with zero pages inside) sti
 	[ "$(jget downloaded po)" = 6 ] &&
 	[ "$(jget bytes_downloaded po)" = "$S3_MIX_RAW" ] &&
 	mix_holes "$SD/old/mem" &&
+	touch "$SD/old/mem" &&
 	fc-snap-pull --json --as old mix "s3://$S3_BUCKET/old" >po2 &&
 	[ "$(jget downloaded po2)" = 0 ] && [ "$(jget reused_local po2)" = 6 ] &&
 	same_snap mix old && mix_holes "$SD/old/mem"

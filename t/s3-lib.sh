@@ -13,6 +13,15 @@
 # FCSNAP_TEST_TAG, so test_no_strays does not count it.
 # If t/s3/node_modules is missing it installs it first with t/deps (once,
 # under a lock), as make check does.
+#
+# With S3_SERVER=swift (or swift_start), the server is OpenStack Swift with
+# its s3api middleware (t/swift/start: data, configs and logs under
+# $TRASH/swift, which is S3_DATA) and the key pair is tempauth's
+# test:tester / testing; the bucket is made with s3-cli.  Swift checks
+# payload hashes and, unlike s3rver, keeps listing an object whose data file
+# is gone (swift_object_file finds that file).  Its start is slow under
+# load (up to a minute): start it once per test file.  S3_SERVER is
+# s3rver (the default) or swift.
 
 S3_BUCKET=test
 
@@ -21,6 +30,11 @@ s3_install() {
 }
 
 s3_start() {
+	case ${S3_SERVER:-s3rver} in
+	s3rver) ;;
+	swift) swift_start; return ;;
+	*) echo "S3_SERVER=$S3_SERVER: want s3rver or swift" >&2; exit 1 ;;
+	esac
 	command -v node >/dev/null 2>&1 ||
 		{ echo "node is missing: install nodejs (the S3 tests need it)" >&2; exit 1; }
 	s3_install >&2 || exit 1
@@ -90,6 +104,55 @@ s3_gate_wait() {
 		t_gone "$1" && { echo "$1 ended before the gate held it"; return 1; }
 		sleep 0.05
 	done
+}
+
+swift_start() {
+	S3_SERVER=swift
+	S3_DATA=$TRASH/swift
+	mkdir -p "$S3_DATA"
+	at_exit "\"$FCSNAP_SRC/t/swift/stop\" \"$S3_DATA\""
+	env -u FCSNAP_TEST_TAG "$FCSNAP_SRC/t/swift/start" "$S3_DATA" \
+		>"$TRASH/swift.out" 2>"$TRASH/swift.err" </dev/null || {
+		echo "the Swift test server did not start:" >&2
+		cat "$TRASH/swift.err" >&2
+		exit 1
+	}
+	S3_PORT=$(sed -n 's/^port //p' "$TRASH/swift.out")
+	AWS_ACCESS_KEY_ID=test:tester
+	AWS_SECRET_ACCESS_KEY=testing
+	AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
+	AWS_REGION=us-east-1
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION S3_BUCKET S3_PORT S3_SERVER
+	s3-cli mb "s3://$S3_BUCKET" >&2 || {
+		echo "could not make bucket $S3_BUCKET on Swift (port $S3_PORT)" >&2
+		exit 1
+	}
+}
+
+# swift_object_file KEY: the data file Swift keeps for object KEY of
+# $S3_BUCKET (S3_SERVER=swift), found by its name in the object's metadata.
+swift_object_file() {
+	python3 - "$S3_DATA/srv/d1/objects" "/AUTH_test/$S3_BUCKET/$1" <<'PY'
+import os, pickle, sys
+want = sys.argv[2].encode()
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        if not f.endswith(".data"):
+            continue
+        p, raw, i = os.path.join(root, f), b"", 0
+        while True:
+            try:
+                raw += os.getxattr(p, "user.swift.metadata" + (str(i) if i else ""))
+            except OSError:
+                break
+            i += 1
+        m = pickle.loads(raw, encoding="bytes")
+        n = m.get("name", m.get(b"name"))
+        if (n.encode() if isinstance(n, str) else n) == want:
+            print(p)
+            sys.exit(0)
+sys.exit(1)
+PY
 }
 
 # s3_mixsnap NAME and s3_manifest_chunk URL NAME FILE I: see below.
