@@ -169,6 +169,7 @@ do_connect(struct vconn *c)
 		return 0;
 	}
 	c->held = 0;
+	uffd_activity();
 	if (guest_connect(c) < 0)
 		return -1;
 	c->h2g.buf = malloc(BUFSZ);
