@@ -1,7 +1,7 @@
 /* fc-kill: stop VMs that fc-snap-restore started and remove their run dirs. */
 #include "store.h"
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 
 #include <getopt.h>
 #include <stdio.h>

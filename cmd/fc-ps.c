@@ -3,7 +3,7 @@
 #include "json.h"
 #include "store.h"
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 #include "json.h"
 #include "restore.h"
 #include "util.h"
-#include "vmm.h"
+#include "fcproc.h"
 
 #define DEF_TIMEOUT_MS  (120 * 1000)
 

@@ -3,7 +3,7 @@
 #include "sha256.h"
 #include "tar.h"
 #include "util.h"
-#include "vmm.h"
+#include "fcproc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,7 +105,7 @@ dest_dir(const char *dest, char *dir, size_t n)
 }
 
 /* The private temp dir of one fetch, beside dest:
- * "<dir>/.fetch-<pid>-XXXXXX".  It is on the guard list (vmm.h), so a
+ * "<dir>/.fetch-<pid>-XXXXXX".  It is on the guard list (fcproc.h), so a
  * SIGINT/SIGTERM of a program with guard_install() removes it too. */
 static int
 work_dir(const char *dest, char *out, size_t n)

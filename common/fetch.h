@@ -3,7 +3,7 @@
  *
  * Downloads run `curl` (spawned with an argv; nothing secret is involved)
  * into a private directory beside the destination (.fetch-<pid>-XXXXXX,
- * on the vmm.h guard list with curl as the guard's pid while it runs, so
+ * on the fcproc.h guard list with curl as the guard's pid while it runs, so
  * a SIGINT/SIGTERM cleans up; one left by a SIGKILLed fetch is removed by
  * the next fetch into that directory); the result is checked
  * against a SHA-256, made executable (0755) and renamed into place, so the

@@ -24,7 +24,7 @@
  * opens the snapshot again.
  *
  * Cleanup: restore_start registers the run dir and the firecracker pid
- * with the process-wide guard (vmm.h).  When it fails it runs
+ * with the process-wide guard (fcproc.h).  When it fails it runs
  * guard_cleanup() itself (process killed, run dir removed) and returns -1
  * with the message set.  A caller that wants SIGINT/SIGTERM handled calls
  * guard_install() first (fc-snap-restore), or takes care itself (fc-exec).
@@ -40,8 +40,8 @@
 
 #include "meta.h"
 #include "store.h"
-#include "vm.h"
-#include "vmm.h"
+#include "runreg.h"
+#include "fcproc.h"
 
 struct restore_opts {
 	const char *name;               /* the snapshot */

@@ -6,8 +6,8 @@
  *   snapshots/.tmp-<name>-XXXXXX/   a snapshot being written, or an old one
  *                                    being removed (only by the lock holder)
  *   locks/<name>.lock                flock(2) per snapshot name (never removed)
- *   run/<vm-id>/                     a restored VM (see vm.h)
- *   cache/fcver-<dev>-<ino>          a firecracker binary's version (vmm.h)
+ *   run/<vm-id>/                     a restored VM (see runreg.h)
+ *   cache/fcver-<dev>-<ino>          a firecracker binary's version (fcproc.h)
  * A new snapshot is written into a temp dir beside the target and published
  * with one rename (RENAME_EXCHANGE over an older one, which is then removed),
  * so a reader sees the old snapshot or the new one, never a mix.

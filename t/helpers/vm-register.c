@@ -7,7 +7,7 @@
  *                                 killed
  * Prints the run dir. */
 #include "util.h"
-#include "vm.h"
+#include "runreg.h"
 
 #include <stdio.h>
 #include <string.h>

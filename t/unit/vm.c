@@ -1,7 +1,7 @@
 /* Unit tests for common/vm.c: ids, create/load, pid start times, alive,
  * destroy (SIGTERM, then SIGKILL after the grace), list, drop dead. */
 #include "tap.h"
-#include "vm.h"
+#include "runreg.h"
 #include "util.h"
 
 #include <errno.h>

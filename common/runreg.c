@@ -1,5 +1,5 @@
-/* vm: see vm.h. */
-#include "vm.h"
+/* runreg: see runreg.h. */
+#include "runreg.h"
 #include "json.h"
 #include "util.h"
 

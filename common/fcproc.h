@@ -1,5 +1,6 @@
-/* vmm: one firecracker process in a working directory, and the cleanup
- * that must run however a program ends.
+/* fcproc: one firecracker process in a working directory, and the cleanup
+ * that must run however a program ends (its functions keep the vmm_ and
+ * guard_ prefixes).
  *
  * vmm_spawn starts `firecracker --api-sock SOCK [args...]` with its working
  * directory set to dir, so the relative drive and vsock paths baked into a
@@ -19,8 +20,8 @@
  * signal N").  The handler uses only async-signal-safe calls.  Wrap steps
  * that must not be cut in half (a publish) in guard_block/guard_unblock.
  */
-#ifndef FCSNAP_VMM_H
-#define FCSNAP_VMM_H
+#ifndef FCSNAP_FCPROC_H
+#define FCSNAP_FCPROC_H
 
 #include <limits.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
-/* vm: the registry of restored VMs, run/<id>/ in the store.
+/* runreg: the registry of restored VMs, run/<id>/ in the store (its
+ * functions and struct vm keep the vm_ prefix).
  *
  *   run/<id>/vm.json     this module's state file (written atomically)
  *   run/<id>/api.sock    the firecracker API socket
@@ -20,8 +21,8 @@
  *           on failure: vm_destroy(&vm, grace_ms)   -> killed and removed
  * fc-exec:  vm_load(&st, id, &vm); connect to vm.vsock (port vm.agent_port).
  */
-#ifndef FCSNAP_VM_H
-#define FCSNAP_VM_H
+#ifndef FCSNAP_RUNREG_H
+#define FCSNAP_RUNREG_H
 
 #include <limits.h>
 #include <stdint.h>

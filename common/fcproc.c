@@ -1,5 +1,5 @@
-/* vmm: see vmm.h. */
-#include "vmm.h"
+/* fcproc: see fcproc.h. */
+#include "fcproc.h"
 #include "util.h"
 
 #include <errno.h>
