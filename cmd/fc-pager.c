@@ -61,7 +61,7 @@ main(int argc, char **argv)
 				usage_die("bad --accept-timeout '%s'", optarg);
 			break;
 		case O_READY:
-			if (parse_long(optarg, 3, 1023, &ready, "--ready-fd") < 0)
+			if (parse_long(optarg, 1, 1023, &ready, "--ready-fd") < 0)
 				usage_die("%s", errmsg());
 			break;
 		case O_STATS: stats = 1; break;

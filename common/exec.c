@@ -144,6 +144,7 @@ prepare_vm(char *vsock, size_t n, uint32_t *port, struct meta *m)
 	ro.firecracker = o.firecracker;
 	ro.remote = o.remote;
 	ro.timeout_ms = o.restore_ms;
+	ro.lazy = o.lazy;
 	ro.no_hello = 1;        /* the hello goes on our exec connection */
 	if (restore_check(&R, &ro) < 0)
 		return -1;

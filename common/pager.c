@@ -99,7 +99,7 @@ open_mem(struct pager *p, const char *mem)
 	size_t bm;
 	void *m;
 
-	p->memfd = open(mem, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	p->memfd = open(mem, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (p->memfd < 0)
 		return fail_errno("memory file %s", mem);
 	if (fstat(p->memfd, &st) < 0)

@@ -50,6 +50,8 @@ struct restore_opts {
 	long long timeout_ms;           /* each step: API socket, load, agent */
 	int paused;                     /* leave it paused (implies no hello) */
 	int no_hello;                   /* skip the agent hello */
+	int lazy;                       /* memory served on demand by fc-pager
+					 * (lazy.h): Uffd backend */
 	const char *remote;             /* pull a missing snapshot from this
 					 * s3:// URL (NULL: $FCSNAP_REMOTE) */
 };
