@@ -69,7 +69,7 @@ lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	char bin[PATH_MAX], pid[32], tmo[32], tail[1024];
 	char *argv[] = { bin, "-m", (char *)mem, "-s", LAZY_SOCK, "-p", pid,
-		"--accept-timeout", tmo, "--ready-fd", "1", NULL };
+		"--accept-timeout", tmo, "--ready-fd", "1", "--stats", NULL };
 	int rp[2], lfd;
 	pid_t p;
 

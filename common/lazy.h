@@ -5,7 +5,8 @@
  * us), its stderr appended to the VM's log, and waits until it listens.
  * The VM is then loaded with mem_backend {"backend_type":"Uffd",
  * "backend_path": LAZY_SOCK} (relative: firecracker runs in the run dir
- * too, and the path stays short).  fc-pager exits when firecracker exits,
+ * too, and the path stays short); with --stats, so the log tells what was
+ * served when the VM exits.  fc-pager exits when firecracker exits,
  * and kills firecracker when its page server dies; a failed restore that
  * kills firecracker therefore needs no cleanup of its own here.
  *

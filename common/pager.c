@@ -493,10 +493,32 @@ populate(struct pager *p, uint64_t dst, uint64_t fp, uint64_t n, int zero)
 	    (unsigned long long)dst, (unsigned long long)n);
 }
 
+/* Runs end where removed pages (zero, whatever the file says) begin or end. */
 static int
-zero_kind(const struct pager *p, uint64_t fp)
+run_end(const struct pager *p, uint64_t fp0, uint64_t i, uint64_t hi)
 {
-	return BIT(p->removed, fp) || !BIT(p->data, fp);
+	int rm = BIT(p->removed, fp0 + i) != 0;
+	uint64_t j;
+
+	for (j = i + 1; j < hi && !BIT(p->served, fp0 + j) &&
+	    (BIT(p->removed, fp0 + j) != 0) == rm; j++)
+		;
+	return (int)(j - i);
+}
+
+/* A run is zero-filled when removed or all holes, else copied whole
+ * (holes inside it read as zeroes from the file): one ioctl a run. */
+static int
+run_zero(const struct pager *p, uint64_t fp, uint64_t n)
+{
+	uint64_t k;
+
+	if (BIT(p->removed, fp))
+		return 1;
+	for (k = 0; k < n; k++)
+		if (BIT(p->data, fp + k))
+			return 0;
+	return 1;
 }
 
 /* Serve the block around addr: 0, 1 = retry later, -1. */
@@ -522,10 +544,8 @@ serve(struct pager *p, uint64_t addr)
 			j = i + 1;
 			continue;
 		}
-		z = zero_kind(p, fp0 + i);
-		for (j = i + 1; j < hi && !BIT(p->served, fp0 + j) &&
-		    zero_kind(p, fp0 + j) == z; j++)
-			;
+		j = i + (uint64_t)run_end(p, fp0, i, hi);
+		z = run_zero(p, fp0 + i, j - i);
 		rc = populate(p, r->base + i * PAGER_PAGE, fp0 + i, j - i, z);
 		if (rc)
 			return rc;

@@ -26,9 +26,10 @@
  * (hugetlbfs) are refused.
  *
  * Serving: a missing-page fault is answered for the aligned block of
- * PAGER_BLOCK bytes around it (clipped to its region): runs of data pages
- * with UFFDIO_COPY from the mapped file, runs of holes with
- * UFFDIO_ZEROPAGE, pages served before skipped.  UFFD_EVENT_REMOVE (a
+ * PAGER_BLOCK bytes around it (clipped to its region), one ioctl per run
+ * of pages not served before: UFFDIO_ZEROPAGE for a run of holes only,
+ * else UFFDIO_COPY of the whole run from the mapped file (its holes read
+ * as zeroes).  UFFD_EVENT_REMOVE (a
  * balloon giving memory back) marks the range removed: faults there are
  * answered with zeroes from then on.  A copy refused with EAGAIN (an event
  * is pending) is retried after the events are read.  A fault outside the

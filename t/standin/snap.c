@@ -555,7 +555,8 @@ load(const char *state_path, const char *mem_path, struct vmcfg *c, int uffd)
 			"v%s, Firecracker v%s loads v%d.x.x up to v%s", ver, S.version, omaj,
 			S.snapver);
 	}
-	if (cfg_from_json(js, jl, c) < 0 || (uffd && uffd_map(js, jl, mem_path, c) < 0)) {
+	if (cfg_from_json(js, jl, c) < 0 || uffd_sums_load(js, jl, c) < 0 ||
+	    (uffd && uffd_map(mem_path, c) < 0)) {
 		free(buf);
 		return -1;
 	}

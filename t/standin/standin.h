@@ -158,8 +158,8 @@ void snap_machine_json(struct jw *w, const struct vmcfg *c);
 
 /* uffd.c: the Uffd memory backend (see there) */
 void uffd_sums_json(struct jw *w);     /* "standin_page_sums" of the memory */
-int uffd_map(const char *js, size_t n, const char *sock,
-	const struct vmcfg *c);        /* state JSON js: 0 or -1 (message set) */
+int uffd_sums_load(const char *js, size_t n, const struct vmcfg *c);
+int uffd_map(const char *sock, const struct vmcfg *c); /* 0 or -1 (message) */
 void uffd_activity(void);              /* guest activity: check pages */
 
 /* guest.c */

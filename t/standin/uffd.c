@@ -18,7 +18,8 @@
  *
  * The check: at snapshot time the state file records a 64-bit sum of
  * every page as written into the memory file ("standin_page_sums", 16 hex
- * digits per page).  After a Uffd load, each guest activity (a vsock
+ * digits per page).  After a load (Uffd, or File for comparison), each
+ * guest activity (a vsock
  * connection being bridged) reads a deterministic set of pages
  * (FCSTANDIN_UFFD_CHECK pages, default 64, "all" for every page) and
  * compares them with those sums; a mismatch is reported on stderr and the
@@ -247,16 +248,24 @@ send_regions(const char *sock, int fd, const char *js)
 }
 
 int
-uffd_map(const char *js, size_t n, const char *sock, const struct vmcfg *c)
+uffd_sums_load(const char *js, size_t n, const struct vmcfg *c)
 {
 	static struct json_tok t[4096];
+
+	activity = removed = 0;
+	if (json_parse(js, n, t, (int)ARRAY_LEN(t), NULL) < 1)
+		return fail("Invalid snapshot state file: the state is not valid JSON");
+	return load_sums(js, t, (uint64_t)c->mem_mib * 256);
+}
+
+int
+uffd_map(const char *sock, const struct vmcfg *c)
+{
 	size_t len = (size_t)c->mem_mib << 20;
 	char *regions;
 	void *p;
 	int fd;
 
-	if (json_parse(js, n, t, (int)ARRAY_LEN(t), NULL) < 1 || load_sums(js, t, len / PAGE) < 0)
-		return -1;
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		-1, 0);
 	if (p == MAP_FAILED)
@@ -280,7 +289,6 @@ uffd_map(const char *js, size_t n, const char *sock, const struct vmcfg *c)
 	uffd = fd;              /* Firecracker keeps its end for the VM's life */
 	S.mem = p;
 	S.mem_len = len;
-	activity = removed = 0;
 	return 0;
 }
 
@@ -320,7 +328,7 @@ uffd_activity(void)
 	long long n = 64;
 	uint64_t k, x;
 
-	if (!sums || uffd < 0)
+	if (!sums || !S.mem)
 		return;
 	if (v && !strcmp(v, "all"))
 		n = -1;
