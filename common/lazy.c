@@ -1,6 +1,7 @@
 /* lazy: the page server of a lazy restore.  See lazy.h. */
 #include "lazy.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,6 +63,71 @@ wait_ready(int fd, int timeout_ms)
 	return memcmp(buf, "ready\n", 6) ? fail("fc-pager said something odd") : 0;
 }
 
+static int
+mark(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (path_join(p, sizeof p, dir, LAZY_MARK) < 0)
+		return -1;
+	return write_file_replace(p, "Uffd\n", 5, 0600);
+}
+
+int
+lazy_is(const char *dir)
+{
+	char p[PATH_MAX], buf[8];
+	ssize_t n;
+	int fd;
+
+	if (path_join(p, sizeof p, dir, LAZY_MARK) < 0)
+		return 0;
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf);
+	close(fd);
+	return n == 5 && !memcmp(buf, "Uffd\n", 5);
+}
+
+int
+lazy_pagers(const char *dir, pid_t *pids, int max)
+{
+	char path[64], buf[PATH_MAX];
+	struct dirent *e;
+	ssize_t n;
+	DIR *d;
+	int k = 0, fd;
+
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while (k < max && (e = readdir(d))) {
+		long pid = strtol(e->d_name, NULL, 10);
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+		n = -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+		}
+		if (n != 9 || memcmp(buf, "fc-pager\n", 9))
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
+		n = readlink(path, buf, sizeof buf - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		if (!strcmp(buf, dir))
+			pids[k++] = (pid_t)pid;
+	}
+	closedir(d);
+	return k;
+}
+
 pid_t
 lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
     int timeout_ms)
@@ -73,7 +139,7 @@ lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
 	int rp[2], lfd;
 	pid_t p;
 
-	if (find_pager(bin, sizeof bin) < 0 ||
+	if (find_pager(bin, sizeof bin) < 0 || mark(dir) < 0 ||
 	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
 	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
 		return -1;

@@ -20,6 +20,16 @@
 
 #define LAZY_SOCK "pager.sock"
 
+/* A lazy VM's run dir has LAZY_MARK ("Uffd\n"), written before the
+ * pager starts, so fc-ps can tell a lazy VM whose pager is gone. */
+#define LAZY_MARK "backend"
+
+/* Is the VM of run dir dir lazy?  1 yes, 0 no. */
+int lazy_is(const char *dir);
+/* The fc-pager processes running in dir (their cwd), at most max into
+ * pids; returns how many. */
+int lazy_pagers(const char *dir, pid_t *pids, int max);
+
 /* Start it for firecracker fc_pid in dir; mem is a path it can open now.
  * Returns the pager's pid, or -1 with the message (log tail included). */
 pid_t lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,

@@ -45,6 +45,16 @@ test_expect_success 'a lazy restore runs, its memory served by fc-pager in the r
 	echo "$id" >id1
 '
 
+test_expect_success 'fc-ps --json shows the pager of a lazy VM' '
+	id=$(cat id1) &&
+	fc-ps --json | grep "\"id\":\"$id\"" >ps &&
+	grep -q "\"pager\":\"running\"" ps &&
+	for p in $(pagers_of "$id"); do grep -q "\"pager_pids\":\[.*$p" ps || exit 1; done &&
+	expect_code 0 fc-snap-restore py && plain=$(cat out) &&
+	fc-ps --json | grep "\"id\":\"$plain\"" >ps2 && ! grep -q pager ps2 &&
+	fc-kill "$plain"
+'
+
 test_expect_success 'fc-kill stops the VM and its pager with it' '
 	id=$(cat id1) && p=$(pagers_of "$id") &&
 	fc-kill "$id" &&
@@ -65,6 +75,13 @@ test_expect_success 'the page server SIGKILLed: the VM is killed and its log say
 	wait_for sh -c "! kill -0 $fc 2>/dev/null" &&
 	grep -q "fc-pager: the page server (pid $srv) was killed by signal 9: firecracker (pid $fc) killed" \
 		"$FCSNAP_DIR/run/$id/log" &&
+	fc-kill "$id" && test_no_strays
+'
+
+test_expect_success 'both pager processes killed at once: fc-ps says the pager is gone' '
+	expect_code 0 fc-snap-restore --lazy py && id=$(cat out) &&
+	kill -KILL $(pagers_of "$id") &&
+	wait_for sh -c "fc-ps --json | grep \"$id\" | grep -q \"\\\"pager\\\":\\\"gone\\\"\"" &&
 	fc-kill "$id" && test_no_strays
 '
 
