@@ -97,14 +97,27 @@ T ?= $(UNITS) $(sort $(wildcard t/[0-9]*.t))
 check: tests
 	FCSNAP_BUILD=$(abspath $(O)) FCSNAP_SRC=$(CURDIR) $(PROVE) -j$(JOBS) $(T)
 
-# libFuzzer targets: fuzz/<name>.c, built with clang.  Run one with
-#   build/fuzz/<name> -max_total_time=300 fuzz/corpus/<name>
-FUZZ_CC ?= clang
-fuzz: $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-build/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
+# libFuzzer targets: fuzz/<name>.c, built with clang over a copy of the
+# library instrumented for coverage (FUZZ_O, default build/fuzz).  Run one with
+#   nice build/fuzz/<name> -max_total_time=300 fuzz/corpus/<name>
+# (t/0960-fuzz.t builds them all and runs each for a few seconds.)
+FUZZ_CC  ?= clang
+FUZZ_O   ?= build/fuzz
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DFCSNAP_VERSION='"$(VERSION)"' -Icommon -g -O1 \
+           -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB = $(FUZZ_O)/libfcsnap.a
+FUZZ_OBJ = $(LIB_SRC:%.c=$(FUZZ_O)/obj/%.o)
+FUZZ_BIN = $(FUZZ_SRC:fuzz/%.c=$(FUZZ_O)/%)
+fuzz: $(FUZZ_BIN)
+$(FUZZ_O)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DFCSNAP_VERSION='"$(VERSION)"' -Icommon -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRC)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJ)
+$(FUZZ_BIN): $(FUZZ_O)/%: fuzz/%.c $(FUZZ_LIB) $(wildcard fuzz/*.h) $(GUEST_SRC)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -Wno-missing-prototypes -fsanitize=fuzzer \
+	  -o $@ $< $(FUZZ_LIB)
 
 bench: all tests
 	@for b in bench/*/run; do echo "== $$b"; FCSNAP_BUILD=$(abspath $(O)) sh $$b || exit 1; done

@@ -1,7 +1,8 @@
 /* fc-snap-ls: list the snapshots in the local store, or in an S3 remote
  * (--remote: one ListObjectsV2 walk of <prefix>/snapshots/; a snapshot is
  * listed when its manifest exists, described by its meta.json).
- * Reads meta.json only; a damaged entry is listed as damaged, not skipped. */
+ * Reads meta.json and stats the snapshot's files (never following a
+ * symlink); a damaged entry is listed as damaged, not skipped. */
 #include "json.h"
 #include "meta.h"
 #include "remote.h"
@@ -30,7 +31,8 @@ static const char usage_text[] =
 "\n"
 "The table shows NAME, VMSTATE size, MEM size (apparent), MEM-USED (on disk),\n"
 "DISK size, FC (Firecracker version) and CREATED.  A snapshot whose meta.json\n"
-"is missing or damaged is listed as \"damaged: <reason>\".\n"
+"is missing or damaged, or whose files are missing, of the wrong size, or not\n"
+"regular files owned by us or root, is listed as \"damaged: <reason>\".\n"
 "Store: $FCSNAP_DIR (default /var/lib/fcsnap for root).  A remote snapshot is\n"
 "listed once its manifest exists (fc-snap-push writes it last).\n";
 
@@ -78,6 +80,10 @@ load(const struct store *s, struct ent *e)
 	if (meta_read(dir, &e->m) < 0) {
 		snprintf(e->reason, sizeof e->reason, "%s", meta_reason()[0] ?
 		    meta_reason() : errmsg());
+		return;
+	}
+	if (meta_check_files(dir, &e->m) < 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
 		return;
 	}
 	/* the store's name is authoritative */

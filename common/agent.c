@@ -78,7 +78,7 @@ agent_write_frame(int fd, int type, const void *p, size_t n)
 			return fail_errno("sending to the agent connection");
 		w = sizeof(h);
 	}
-	if (write_all(fd, (const unsigned char *)p + (w - (ssize_t)sizeof(h)),
+	if (n && write_all(fd, (const unsigned char *)p + (w - (ssize_t)sizeof(h)),
 	    n - (size_t)(w - (ssize_t)sizeof(h))) < 0)
 		return fail_errno("sending to the agent connection");
 	return 0;

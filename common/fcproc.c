@@ -317,7 +317,7 @@ fc_binary_version_cached(const char *firecracker, const char *cache_dir, char *o
 	    ver_cache_key(&sb, key, sizeof key) < 0)
 		return fc_binary_version(firecracker, out, n);
 	kl = strlen(key);
-	text = read_file(path, 256, &len);
+	text = read_file_trusted(AT_FDCWD, path, 256, &len);
 	if (text && len > kl + 1 && !strncmp(text, key, kl) && text[len - 1] == '\n') {
 		v = text + kl;
 		text[len - 1] = 0;

@@ -613,6 +613,24 @@ put_escaped(struct jw *w, const char *s, size_t n)
 	put(w, "\"", 1);
 }
 
+int
+json_utf8(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_len(s + i, n - i);
+		if (!k)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 void
 jw_key(struct jw *w, const char *k)
 {

@@ -54,6 +54,9 @@ int json_int(const char *js, const struct json_tok *t, int i, int64_t *v);
 /* true/false token: 0 or -1. */
 int json_bool(const struct json_tok *t, int i, int *v);
 
+/* Is s[0..n) valid UTF-8 (what the writer passes through unchanged)? 1 or 0. */
+int json_utf8(const char *s, size_t n);
+
 /* Writer.  Appends to a growing buffer; commas are placed automatically.
  * Strings are escaped as JSON needs; bytes that are not UTF-8 are written
  * as the character U+00XX of the same value, so the text is always valid

@@ -206,6 +206,17 @@ parse_file(const char *js, const struct json_tok *t, int fi, struct manifest *m,
 	return 0;
 }
 
+/* Only printable ASCII: a bucket's text never reaches a terminal raw, and
+ * it is written back byte for byte. */
+static int
+printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
 int
 manifest_parse(const char *js, size_t len, struct manifest *m)
 {
@@ -246,7 +257,8 @@ manifest_parse(const char *js, size_t len, struct manifest *m)
 		goto out;
 	}
 	i = json_get(js, t, 0, "created_at");
-	if (i >= 0 && json_str(js, t, i, m->created_at, sizeof m->created_at) < 0) {
+	if (i >= 0 && (json_str(js, t, i, m->created_at, sizeof m->created_at) < 0 ||
+	    !printable(m->created_at))) {
 		bad(m, "bad created_at");
 		goto out;
 	}

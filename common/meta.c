@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,38 @@ meta_stat_files(struct meta *m, const char *dir)
 	if (stat_one(dir, "vmstate", &m->vmstate) < 0 ||
 	    stat_one(dir, "mem", &m->mem) < 0 ||
 	    stat_one(dir, "rootfs.ext4", &m->rootfs) < 0)
+		return -1;
+	return 0;
+}
+
+/* One file beside meta.json: in place, trusted, of the recorded size. */
+static int
+check_one(const char *dir, const char *file, const struct meta_file *f)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (path_join(p, sizeof p, dir, file) < 0)
+		return -1;
+	if (lstat(p, &st) < 0) {
+		if (errno == ENOENT)
+			return fail("%s is missing", file);
+		return fail_errno("%s", file);
+	}
+	if (stat_trusted(&st, 0) < 0)
+		return fail("%s %s", file, errmsg());
+	if ((uint64_t)st.st_size != f->size)
+		return fail("%s has %lld bytes, meta.json says %llu", file,
+		    (long long)st.st_size, (unsigned long long)f->size);
+	return 0;
+}
+
+int
+meta_check_files(const char *dir, const struct meta *m)
+{
+	if (check_one(dir, "vmstate", &m->vmstate) < 0 ||
+	    check_one(dir, "mem", &m->mem) < 0 ||
+	    check_one(dir, "rootfs.ext4", &m->rootfs) < 0)
 		return -1;
 	return 0;
 }
@@ -234,6 +267,19 @@ field(struct rd *r, int obj, const char *k, enum json_type ty, int required)
 	return i;
 }
 
+/* UTF-8 (so it is written back as read), without control characters
+ * unless ctl (an argument may hold a newline; a name or a path may not). */
+static int
+text_ok(const char *s, int ctl)
+{
+	const char *p;
+
+	for (p = s; !ctl && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return json_utf8(s, strlen(s));
+}
+
 static int
 get_str(struct rd *r, int obj, const char *k, char *out, size_t n, int required)
 {
@@ -241,7 +287,7 @@ get_str(struct rd *r, int obj, const char *k, char *out, size_t n, int required)
 
 	if (i < 0)
 		return (i == -1 && !required) ? 0 : -1;
-	if (json_str(r->js, r->t, i, out, n) < 0)
+	if (json_str(r->js, r->t, i, out, n) < 0 || !text_ok(out, 0))
 		return bad("meta.json is damaged: \"%s\" is too long or badly encoded", k);
 	return 0;
 }
@@ -274,7 +320,7 @@ get_argv(struct rd *r, int obj, const char *k, char **v, int *n)
 	for (j = 0; j < r->t[i].size; j++) {
 		e = json_index(r->t, i, j);
 		if (e < 0 || r->t[e].type != JSON_STRING ||
-		    json_str(r->js, r->t, e, buf, sizeof buf) < 0)
+		    json_str(r->js, r->t, e, buf, sizeof buf) < 0 || !text_ok(buf, 1))
 			return bad("meta.json is damaged: \"%s\" should hold strings", k);
 		v[*n] = strdup(buf);
 		if (!v[*n])
@@ -369,12 +415,14 @@ read_text(const char *dir, char **out, size_t *len)
 	if (path_join(p, sizeof p, dir, "meta.json") < 0)
 		return bad("meta.json: path too long");
 	errno = 0;
-	*out = read_file(p, META_MAX_BYTES, len);
+	*out = read_file_trusted(AT_FDCWD, p, META_MAX_BYTES, len);
 	if (*out)
 		return 0;
 	if (errno == ENOENT)
 		return bad("meta.json is missing");
-	return bad("meta.json is unreadable: %s", errmsg());
+	if (errno == EINVAL || errno == EFBIG)
+		return bad("meta.json is damaged: it %s", errmsg());
+	return bad("meta.json is unreadable: it %s", errmsg());
 }
 
 int

@@ -45,6 +45,12 @@ void meta_init(struct meta *m);
 void meta_free(struct meta *m);
 /* Fill the three meta_file entries by stat'ing dir/{vmstate,mem,rootfs.ext4}. */
 int meta_stat_files(struct meta *m, const char *dir);
+/* Check the three files beside dir/meta.json without opening them: each
+ * in place, a regular file we can trust (util.h stat_trusted: not a
+ * symlink, owned by us or root, ...) of the size m records.  0, or -1 with
+ * the reason: "mem is a symbolic link", "vmstate is missing", "mem has N
+ * bytes, meta.json says M". */
+int meta_check_files(const char *dir, const struct meta *m);
 /* Write dir/meta.json (atomic, fsync'd, mode 0644). */
 int meta_write(const char *dir, const struct meta *m);
 /* Read dir/meta.json into m (meta_init'd by the caller; it is reset

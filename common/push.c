@@ -193,21 +193,22 @@ open_snapshot(const struct store *st, char **metatext, size_t *metalen, struct m
 	if (dfd < 0)
 		return -1;
 	for (k = 0; k < MANIFEST_NFILES; k++) {
-		fds[k] = openat(dfd, manifest_files[k], O_RDONLY | O_CLOEXEC);
-		if (fds[k] < 0 || fstat(fds[k], &sb) < 0)
-			return fail_errno("snapshot %s: opening %s", o.name, manifest_files[k]);
+		fds[k] = open_trusted(dfd, manifest_files[k], O_RDONLY, 0);
+		if (fds[k] < 0)
+			return fail("snapshot %s is damaged: %s %s", o.name,
+			    manifest_files[k], errmsg());
+		if (fstat(fds[k], &sb) < 0)
+			return fail_errno("snapshot %s: %s", o.name, manifest_files[k]);
 		sizes[k] = (uint64_t)sb.st_size;
 		modes[k] = sb.st_mode & 0777;
 	}
 	snprintf(path, sizeof path, "/proc/self/fd/%d", dfd);
 	if (meta_read(path, m) < 0)
 		return fail("snapshot %s: %s", o.name, meta_reason());
-	if (fmt(path, sizeof path, "/proc/self/fd/%d/meta.json", dfd) < 0)
-		return -1;
-	*metatext = read_file(path, 1 << 20, metalen);
+	*metatext = read_file_trusted(dfd, "meta.json", 1 << 20, metalen);
 	close(dfd);
 	if (!*metatext)
-		return -1;
+		return fail("snapshot %s: meta.json %s", o.name, errmsg());
 	if (manifest_init(&man, o.name, o.chunk_size, sizes, modes) < 0)
 		return -1;
 	snprintf(man.created_at, sizeof man.created_at, "%s", m->created_at);

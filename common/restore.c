@@ -90,14 +90,15 @@ check_file(struct restore *r, int i, const char *name, const char *file,
 	struct stat sb;
 	int fd;
 
-	fd = openat(r->snapfd, file, O_RDONLY | O_CLOEXEC);
+	fd = open_trusted(r->snapfd, file, O_RDONLY, 0);
 	if (fd < 0) {
 		if (errno == ENOENT && replaced(r, name))
 			return 1;
 		if (errno == ENOENT)
 			return fail("snapshot %s is incomplete: %s is missing; create it "
 			    "again or pull it", name, file);
-		return fail_errno("snapshot %s: %s", name, file);
+		return fail("snapshot %s is damaged: %s %s; create it again or pull it",
+		    name, file, errmsg());
 	}
 	r->filefd[i] = fd;
 	if (fstat(fd, &sb) < 0)

@@ -200,8 +200,8 @@ jstr(const char *js, const struct json_tok *t, int obj, const char *k, char *out
 {
 	int i = json_get(js, t, obj, k);
 
-	if (i < 0 || json_str(js, t, i, out, n) < 0)
-		return fail("\"%s\" is missing, not a string, or too long", k);
+	if (i < 0 || json_str(js, t, i, out, n) < 0 || !json_utf8(out, strlen(out)))
+		return fail("\"%s\" is missing, not a UTF-8 string, or too long", k);
 	return 0;
 }
 
@@ -260,9 +260,9 @@ vm_load(const struct store *s, const char *id, struct vm *v)
 		return fail("no VM with id %s (see fc-ps)", id);
 	if (path_join(p, sizeof p, v->dir, "vm.json") < 0)
 		return -1;
-	js = read_file(p, 64 * 1024, &len);
+	js = read_file_trusted(AT_FDCWD, p, 64 * 1024, &len);
 	if (!js)
-		return fail("VM %s: vm.json is damaged: %s", id, errmsg());
+		return fail("VM %s: vm.json is damaged: it %s", id, errmsg());
 	rc = parse_vm(js, len, v);
 	free(js);
 	if (rc < 0)

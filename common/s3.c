@@ -1,5 +1,6 @@
 /* s3: see s3.h. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,7 +539,12 @@ list_add_obj(struct s3_list *l, const char *blk, size_t n)
 	if (!(o->key = s3_xml_text(blk, n, "Key")))
 		return fail("bad ListObjectsV2 answer: <Contents> without <Key>");
 	size = s3_xml_text(blk, n, "Size");
-	o->size = size ? strtoll(size, NULL, 10) : -1;
+	if (!size || parse_long(size, 0, LLONG_MAX, &o->size, "size") < 0) {
+		fail("bad ListObjectsV2 answer: a <Contents> entry without a valid <Size>");
+		free(size);
+		free(o->key);
+		return -1;
+	}
 	free(size);
 	o->etag = s3_xml_text(blk, n, "ETag");
 	l->n++;

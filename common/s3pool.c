@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -556,25 +557,83 @@ garbled(struct proc *pr, const char *why)
 	proc_kill(pr);
 }
 
-static void
-parse_header_line(struct s3_result *res, char *line)
+/* A Content-Length: one decimal number, nothing else. */
+static int
+parse_length(const char *v, long long *out)
+{
+	long long n = 0;
+
+	if (!*v)
+		return -1;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > (LLONG_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*v - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+parse_header_line(struct s3_result *res, char *line, const char **why)
 {
 	char *v = strchr(line, ':'), *e;
+	long long n;
+	size_t l;
 
 	if (!v)
-		return;
+		return 0;
 	*v++ = 0;
 	while (*v == ' ' || *v == '\t')
 		v++;
 	e = v + strlen(v);
-	while (e > v && (e[-1] == '\r' || e[-1] == ' '))
+	while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
 		*--e = 0;
-	if (!strcasecmp(line, "content-length"))
-		res->content_length = strtoll(v, NULL, 10);
-	else if (!strcasecmp(line, "etag"))
-		snprintf(res->etag, sizeof res->etag, "%.*s",
-		    (int)(strlen(v) >= 2 && v[0] == '"' ? strlen(v) - 2 : strlen(v)),
-		    v[0] == '"' ? v + 1 : v);
+	if (!strcasecmp(line, "content-length")) {
+		if (parse_length(v, &n) < 0 ||
+		    (res->content_length >= 0 && res->content_length != n)) {
+			*why = "bad Content-Length";
+			return -1;
+		}
+		res->content_length = n;
+	} else if (!strcasecmp(line, "etag")) {
+		l = strlen(v);
+		if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
+			v++;
+			l -= 2;
+		}
+		snprintf(res->etag, sizeof res->etag, "%.*s", (int)l, v);
+	}
+	return 0;
+}
+
+int
+s3_parse_head(char *s, struct s3_result *res, int *status, const char **why)
+{
+	char *line, *next, *sp = strchr(s, ' ');
+	long st = 0;
+
+	if (sp && !strncmp(s, "HTTP/", 5) && sp[1] >= '1' && sp[1] <= '9')
+		st = strtol(sp + 1, NULL, 10);
+	*status = st >= 100 && st <= 999 ? (int)st : 0;
+	if (!*status) {
+		*why = "no HTTP status line";
+		return -1;
+	}
+	if (*status < 200)
+		return 0;
+	res->http_status = *status;
+	res->content_length = -1;
+	res->etag[0] = 0;
+	line = strchr(s, '\n');
+	for (line = line ? line + 1 : NULL; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (parse_header_line(res, line, why) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* A complete header block in acc: the status and headers of x. Sets the
@@ -583,25 +642,17 @@ static void
 header_block(struct proc *pr, struct xfer *x)
 {
 	struct s3_result *res = x->r->res;
-	char *s = pr->acc.s, *line, *next, *sp = strchr(s, ' ');
-	int st = sp && !strncmp(s, "HTTP/", 5) ? atoi(sp + 1) : 0;
+	const char *why = "";
+	int st;
 
-	if (st >= 100 && st < 200)
-		return;
-	if (st < 200) {
-		garbled(pr, "no HTTP status line");
+	if (s3_parse_head(pr->acc.s, res, &st, &why) < 0) {
+		garbled(pr, why);
 		return;
 	}
-	x->status = res->http_status = st;
+	if (st < 200)
+		return;
+	x->status = st;
 	x->in_body = 1;
-	res->content_length = -1;
-	line = strchr(s, '\n');
-	for (line = line ? line + 1 : NULL; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		parse_header_line(res, line);
-	}
 	x->nobody = !strcmp(x->r->method, "HEAD") || st == 204 || st == 304;
 	if (mem_sink(x) && res->content_length > 0 &&
 	    (unsigned long long)res->content_length <= mem_cap(x))

@@ -89,4 +89,13 @@ int s3_pool_wait_for(struct s3_pool *p, struct s3_req **done, int timeout_ms);
  * it on every exit path, including after SIGINT/SIGTERM. */
 void s3_pool_free(struct s3_pool *p);
 
+/* The parser of curl's response heads (exposed for fuzz/s3_head.c): one
+ * complete header block s (NUL-terminated, modified in place).  The status
+ * line's code goes into *status; for a final (>= 200) response also
+ * res->http_status, res->content_length (-1 when absent) and res->etag
+ * (without its quotes).  Returns 0, or -1 with *why set to a static
+ * reason: no "HTTP/x NNN" status line (NNN in 100..999), or a
+ * Content-Length that is not one decimal number (or two that differ). */
+int s3_parse_head(char *s, struct s3_result *res, int *status, const char **why);
+
 #endif

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,8 @@ absolutize(char *out, size_t n, const char *p)
 	return path_join(out, n, cwd, p);
 }
 
-int
-store_init(struct store *s)
+static int
+find_root(struct store *s)
 {
 	const char *e;
 	char buf[PATH_MAX];
@@ -53,6 +54,106 @@ store_init(struct store *s)
 	if (path_join(buf, sizeof buf, e, ".local/state") < 0)
 		return -1;
 	return path_join(s->root, sizeof s->root, buf, "fcsnap");
+}
+
+/* Replace s->root by its real path (symlinks resolved in the part that
+ * exists), so that nobody who owns a symlink on the way can later aim it
+ * elsewhere. */
+static int
+resolve_root(struct store *s)
+{
+	char head[PATH_MAX], real[PATH_MAX], out[PATH_MAX];
+	char *slash;
+	size_t tail;
+
+	if (fmt(head, sizeof head, "%s", s->root) < 0)
+		return -1;
+	while (!realpath(head, real)) {
+		if (errno != ENOENT)
+			return 0;       /* store_prepare reports it */
+		slash = strrchr(head, '/');
+		if (!slash || slash == head)
+			return 0;
+		*slash = 0;
+	}
+	tail = strlen(head);
+	if (fmt(out, sizeof out, "%s%s", strcmp(real, "/") ? real : "",
+	    s->root + tail) < 0)
+		return -1;
+	memcpy(s->root, out, strlen(out) + 1);
+	return 0;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+unsafe(const struct store *s, const char *dir, const char *why, ...)
+{
+	char w[256];
+	va_list ap;
+
+	va_start(ap, why);
+	vsnprintf(w, sizeof w, why, ap);
+	va_end(ap);
+	return fail("store %s is not safe: %s %s; use a store that only you (or "
+	    "root) own and can write (FCSNAP_DIR)", s->root, dir, w);
+}
+
+/* Directory p of the store (ancestor: one on the path above it, which
+ * may be writable by others when sticky, like /tmp).  A missing one is
+ * fine here. */
+static int
+check_dir(const struct store *s, const char *p, int ancestor)
+{
+	struct stat st;
+
+	if (lstat(p, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		    fail_errno("store %s is not usable: %s", s->root, p);
+	if (S_ISLNK(st.st_mode))
+		return unsafe(s, p, "is a symbolic link");
+	if (!S_ISDIR(st.st_mode))
+		return 0;               /* store_prepare says so */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return unsafe(s, p, "is owned by uid %ld", (long)st.st_uid);
+	if ((st.st_mode & 022) && !(ancestor && (st.st_mode & S_ISVTX)))
+		return unsafe(s, p, "is writable by %s (chmod go-w %s)",
+		    (st.st_mode & 002) ? "everyone" : "its group", p);
+	return 0;
+}
+
+static const char *const store_subs[] = { "snapshots", "locks", "run", "cache" };
+
+/* The ssh rule: every directory from / down to the store and the store's
+ * own directories are owned by us or root, and no one else can write them
+ * (an ancestor may be sticky, like /tmp). */
+static int
+check_store(const struct store *s)
+{
+	char p[PATH_MAX], *slash;
+	size_t i;
+
+	if (fmt(p, sizeof p, "%s", s->root) < 0)
+		return -1;
+	for (slash = p; (slash = strchr(slash + 1, '/')); ) {
+		*slash = 0;
+		if (check_dir(s, p, 1) < 0)
+			return -1;
+		*slash = '/';
+	}
+	if (check_dir(s, "/", 1) < 0 || check_dir(s, s->root, 0) < 0)
+		return -1;
+	for (i = 0; i < ARRAY_LEN(store_subs); i++)
+		if (path_join(p, sizeof p, s->root, store_subs[i]) < 0 ||
+		    check_dir(s, p, 0) < 0)
+			return -1;
+	return 0;
+}
+
+int
+store_init(struct store *s)
+{
+	if (find_root(s) < 0 || resolve_root(s) < 0)
+		return -1;
+	return check_store(s);
 }
 
 static int
@@ -78,22 +179,29 @@ prepare_dir(const char *root, const char *path)
 int
 store_prepare(const struct store *s)
 {
-	static const char *subs[] = { "snapshots", "locks", "run" };
 	char p[PATH_MAX];
+	struct stat st;
 	size_t i;
 
-	if (prepare_dir(s->root, s->root) < 0)
+	if (check_store(s) < 0 || prepare_dir(s->root, s->root) < 0)
 		return -1;
-	for (i = 0; i < ARRAY_LEN(subs); i++) {
-		if (path_join(p, sizeof p, s->root, subs[i]) < 0)
+	for (i = 0; i < 3; i++) {       /* cache/ is made on demand */
+		mode_t mode = !strcmp(store_subs[i], "locks") ? 0700 : 0755;
+
+		if (path_join(p, sizeof p, s->root, store_subs[i]) < 0)
 			return -1;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
 			return fail_errno("store %s is not writable: cannot create %s "
 			    "(set FCSNAP_DIR to a writable directory)", s->root, p);
 		if (prepare_dir(s->root, p) < 0)
 			return -1;
+		/* an older store's locks/ was 0755: no one else may open a lock */
+		if (mode == 0700 && lstat(p, &st) == 0 && (st.st_mode & 077) &&
+		    st.st_uid == geteuid() && chmod(p, 0700) < 0)
+			return fail_errno("store %s: chmod 0700 %s", s->root, p);
 	}
-	return 0;
+	/* again: what we found in place of a dir we meant to create counts */
+	return check_store(s);
 }
 
 int
@@ -157,6 +265,7 @@ static int
 lock_open(const struct store *s, const char *name)
 {
 	char d[PATH_MAX], p[PATH_MAX], f[80];
+	struct stat st;
 	int fd;
 
 	if (name_check(name, "snapshot name") < 0)
@@ -167,10 +276,13 @@ lock_open(const struct store *s, const char *name)
 		return -1;
 	if (fmt(f, sizeof f, "%s.lock", name) < 0 || path_join(p, sizeof p, d, f) < 0)
 		return -1;
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return fail_errno("store %s is not writable: cannot open lock %s "
 		    "(set FCSNAP_DIR to a writable directory)", s->root, p);
+	/* an older store made locks 0644: anyone could hold one */
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) && st.st_uid == geteuid())
+		(void)fchmod(fd, 0600);
 	return fd;
 }
 

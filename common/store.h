@@ -8,6 +8,16 @@
  *   locks/<name>.lock                flock(2) per snapshot name (never removed)
  *   run/<vm-id>/                     a restored VM (see runreg.h)
  *   cache/fcver-<dev>-<ino>          a firecracker binary's version (fcproc.h)
+ * Trust (the ssh rule for key files): store_init resolves the root to its
+ * real path and refuses ("store X is not safe: D is owned by uid N; ..." /
+ * "D is writable by everyone (chmod go-w D)" / "D is a symbolic link") a
+ * store where any directory from / down to the root, the root itself or
+ * its snapshots/, locks/, run/, cache/ is owned by someone other than us
+ * or root, or is writable by group or others (an ancestor may be sticky
+ * and world-writable, like /tmp); store_prepare checks again after
+ * creating what was missing.  locks/ is 0700 and lock files 0600, so no
+ * other user can hold a lock.  Files read from the store are opened with
+ * open_trusted (util.h): no symlink, no fifo, ours or root's.
  * A new snapshot is written into a temp dir beside the target and published
  * with one rename (RENAME_EXCHANGE over an older one, which is then removed),
  * so a reader sees the old snapshot or the new one, never a mix.
@@ -30,7 +40,8 @@ struct store {
 	char root[PATH_MAX];
 };
 
-/* Resolve the root (absolute; does not create anything). 0 or -1. */
+/* Find the root (absolute, real path; does not create anything) and check
+ * that it can be trusted (above). 0 or -1. */
 int store_init(struct store *s);
 /* Create root, snapshots/, locks/, run/ if missing and check they are
  * writable directories. 0 or -1 ("store X is not writable: ...; set

@@ -314,18 +314,14 @@ read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
-char *
-read_file(const char *path, size_t max, size_t *len)
+/* Read all of fd (at most max bytes) into a NUL-terminated buffer; closes
+ * fd.  what names the file in messages ("" for the reason alone). */
+static char *
+read_fd(int fd, size_t max, size_t *len, const char *what)
 {
-	int fd;
 	char *buf;
 	ssize_t r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fail_errno("%s", path);
-		return NULL;
-	}
 	buf = malloc(max + 1);
 	if (!buf) {
 		close(fd);
@@ -335,19 +331,108 @@ read_file(const char *path, size_t max, size_t *len)
 	r = read_full(fd, buf, max + 1);
 	close(fd);
 	if (r < 0) {
-		fail_errno("reading %s", path);
+		if (*what)
+			fail_errno("reading %s", what);
+		else
+			fail_errno("cannot be read");
 		free(buf);
 		return NULL;
 	}
 	if ((size_t)r > max) {
-		fail("%s: larger than %zu bytes", path, max);
+		if (*what)
+			fail("%s: larger than %zu bytes", what, max);
+		else
+			fail("is larger than %zu bytes", max);
 		free(buf);
+		errno = EFBIG;
 		return NULL;
 	}
 	buf[r] = 0;
 	if (len)
 		*len = (size_t)r;
 	return buf;
+}
+
+char *
+read_file(const char *path, size_t max, size_t *len)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail_errno("%s", path);
+		return NULL;
+	}
+	return read_fd(fd, max, len, path);
+}
+
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISDIR(m)) return "a directory";
+	if (S_ISFIFO(m)) return "a fifo";
+	if (S_ISSOCK(m)) return "a socket";
+	if (S_ISCHR(m)) return "a character device";
+	if (S_ISBLK(m)) return "a block device";
+	return "not a plain file";
+}
+
+int
+stat_trusted(const struct stat *st, uint64_t max)
+{
+	errno = EINVAL;
+	if (S_ISLNK(st->st_mode))
+		return fail("is a symbolic link");
+	if (!S_ISREG(st->st_mode))
+		return fail("is %s, not a regular file", file_kind(st->st_mode));
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return fail("is owned by uid %ld, not by us or root", (long)st->st_uid);
+	if (st->st_mode & S_IWOTH)
+		return fail("is writable by other users");
+	if (max && (uint64_t)st->st_size > max)
+		return fail("has %lld bytes, more than %llu", (long long)st->st_size,
+		    (unsigned long long)max);
+	return 0;
+}
+
+int
+open_trusted(int dfd, const char *path, int flags, uint64_t max)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = openat(dfd, path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (e == ELOOP || e == ENXIO) {
+			fail(e == ELOOP ? "is a symbolic link" : "is a socket, not a regular file");
+			e = EINVAL;
+		} else {
+			fail_errno("cannot be opened");
+		}
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || stat_trusted(&st, max) < 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		e = errno;
+		if (e != EINVAL)
+			fail_errno("cannot be examined");
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+char *
+read_file_trusted(int dfd, const char *path, size_t max, size_t *len)
+{
+	int fd = open_trusted(dfd, path, O_RDONLY, max);
+
+	if (fd < 0)
+		return NULL;
+	return read_fd(fd, max, len, "");
 }
 
 static int

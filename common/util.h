@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 extern const char *progname;
@@ -68,6 +69,24 @@ ssize_t read_full(int fd, void *buf, size_t n);
 /* Read a whole small file (NUL-terminated, at most max bytes). Returns a
  * malloc'd buffer or NULL with a message. */
 char *read_file(const char *path, size_t max, size_t *len);
+/* Files of the store, or anything another user could have put in place
+ * of ours.  open_trusted opens dfd/path (dfd: AT_FDCWD or a directory fd)
+ * for reading without following a symlink in its last component and
+ * without waiting on a fifo or device (O_NONBLOCK, cleared again), then
+ * stat_trusted's checks must pass.  Returns the fd, or -1 with errno set
+ * (ENOENT when missing; EINVAL when a check failed) and the reason alone
+ * as the message, for callers to prefix with the file's name: "is a
+ * symbolic link", "is a fifo, not a regular file", "is owned by uid 1001,
+ * not by us or root", "is writable by other users", "has 9 bytes, more
+ * than 8", "cannot be opened: <strerror>". */
+int open_trusted(int dfd, const char *path, int flags, uint64_t max);
+/* The checks alone, on a stat(2) result: a regular file of at most max
+ * bytes (0: any size), owned by the effective user or root, without
+ * write permission for others.  0 or -1 (errno EINVAL) with the reason. */
+int stat_trusted(const struct stat *st, uint64_t max);
+/* read_file through open_trusted: the message is the reason alone (also
+ * "is larger than N bytes" with errno EFBIG, "cannot be read: ..."). */
+char *read_file_trusted(int dfd, const char *path, size_t max, size_t *len);
 /* Write a file atomically: tmp in the same dir, fsync, rename. */
 int write_file_atomic(const char *path, const void *buf, size_t n, mode_t mode);
 /* The same without the fsync: readers never see a partial file, but a

@@ -337,10 +337,14 @@ parse_exec(const unsigned char *p, size_t n, struct cmd *c, char *msg, size_t mn
 	v = calloc((size_t)1 + argc + envc, sizeof(*v));
 	c->argv = calloc((size_t)argc + 1, sizeof(char *));
 	c->envp = calloc(base + envc + 1, sizeof(char *));
-	if (!v || !c->argv || !c->envp)
+	if (!v || !c->argv || !c->envp) {
+		free(v);
 		return snprintf(msg, mn, "exec: out of memory"), -1;
-	if (take_strings(p + 16, n - 16, 1 + argc + envc, v, &used) < 0)
+	}
+	if (take_strings(p + 16, n - 16, 1 + argc + envc, v, &used) < 0) {
+		free(v);
 		return snprintf(msg, mn, "exec: malformed strings"), -1;
+	}
 	c->cwd = *v[0] ? v[0] : "/";
 	memcpy(c->argv, v + 1, argc * sizeof(char *));
 	for (off = 0; off < base; off++)

@@ -176,5 +176,26 @@ wait_for() {
 	done
 }
 
+# t_user: make a throwaway local user for this script (root only; useradd
+# and setpriv needed), removed when the script ends.  Sets T_USER, T_UID,
+# T_GID.  Returns 1 when that is not possible here (say so with test_skip).
+# as_user CMD...: run CMD as that user, with no supplementary groups.
+t_user() {
+	[ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1 &&
+		command -v setpriv >/dev/null 2>&1 || return 1
+	T_USER="fct$$"
+	_i=0
+	# another script may hold the passwd lock for a moment: try again
+	until useradd -M -N -r -d /nonexistent -s /bin/sh "$T_USER" 2>"$TRASH/.useradd"; do
+		grep -q "lock" "$TRASH/.useradd" && [ $_i -lt 50 ] || { cat "$TRASH/.useradd"; return 1; }
+		_i=$((_i + 1)); sleep 0.2
+	done
+	at_exit "userdel $T_USER"
+	T_UID=$(id -u "$T_USER") && T_GID=$(id -g "$T_USER")
+	# the user must reach files in $TRASH (mktemp made it 0700)
+	chmod 0755 "$TRASH"
+}
+as_user() { setpriv --reuid "$T_UID" --regid "$T_GID" --clear-groups "$@"; }
+
 # sha256 of a file, hex only.
 sha() { sha256sum "$1" | cut -d' ' -f1; }

@@ -126,6 +126,16 @@ test_tolerant_strict(void)
 	    "a number in firecracker_args is refused: %s", errmsg());
 	ok(read_with("\"mem_mib\":1,\"vcpus\":1,\"firecracker_args\":\"--x\",", &m) < 0,
 	    "a string for firecracker_args is refused: %s", errmsg());
+	ok(read_with("\"mem_mib\":1,\"vcpus\":1,\"boot_args\":\"a\\u001b[2Jb\",", &m) < 0 &&
+	    strstr(errmsg(), "\"boot_args\" is too long or badly encoded"),
+	    "a control character in a string is refused: %s", errmsg());
+	ok(read_with("\"mem_mib\":1,\"vcpus\":1,\"kernel\":\"/k\xff\",", &m) < 0,
+	    "a string that is not UTF-8 is refused (it would not be written back as read): %s", errmsg());
+	ok(read_with("\"mem_mib\":1,\"vcpus\":1,\"run_command\":[\"sh\",\"-c\",\"a\\nb\"],", &m) == 0 &&
+	    m.nrun_cmd == 3 && !strcmp(m.run_cmd[2], "a\nb"),
+	    "a newline inside a run_command argument is kept: %s", errmsg());
+	ok(read_with("\"mem_mib\":1,\"vcpus\":1,\"run_command\":[\"\xc3\"],", &m) < 0,
+	    "a run_command argument that is not UTF-8 is refused: %s", errmsg());
 	put_meta("{\"format\":2}");
 	ok(meta_read(dir, &m) < 0 && strstr(errmsg(), "format 2"), "a newer format is refused: %s", errmsg());
 	put_meta("{\"format\":1,\"name\":\"x\"");

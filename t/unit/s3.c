@@ -1,8 +1,10 @@
 /* s3: URL parsing, key joining, XML extraction, ListObjectsV2 parsing and
  * the curl config a request becomes. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "s3.h"
+#include "s3pool.h"
 #include "tap.h"
 #include "util.h"
 
@@ -100,6 +102,17 @@ xml(void)
 	s3_list_free(&l);
 	ok(s3_list_parse("<Error/>", 8, &l, &trunc, &next) < 0, "a non-list answer is refused");
 	s3_list_free(&l);
+	{
+		static const char nosize[] = "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>";
+		static const char negsize[] = "<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents></ListBucketResult>";
+
+		ok(s3_list_parse(nosize, sizeof nosize - 1, &l, &trunc, &next) < 0 &&
+		    strstr(errmsg(), "without a valid <Size>"), "an entry without a Size is refused: %s", errmsg());
+		s3_list_free(&l);
+		ok(s3_list_parse(negsize, sizeof negsize - 1, &l, &trunc, &next) < 0,
+		    "a negative Size is refused: %s", errmsg());
+		s3_list_free(&l);
+	}
 }
 
 static void
@@ -177,12 +190,45 @@ config(void)
 	    "missing curl is a clear error at open");
 }
 
+/* s3pool's parser of curl's response heads. */
+static void
+heads(void)
+{
+	struct s3_result r;
+	const char *why;
+	char b[256];
+	int st;
+
+	memset(&r, 0, sizeof r);
+	snprintf(b, sizeof b, "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nETag: \"abc\"\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) == 0 && st == 200 && r.content_length == 12 &&
+	    !strcmp(r.etag, "abc"), "a 200 head: status, length, etag without quotes");
+	snprintf(b, sizeof b, "HTTP/1.1 100 Continue\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) == 0 && st == 100, "a 1xx head is taken as interim");
+	snprintf(b, sizeof b, "HTTP/2 404\nContent-Type: x\n\n");
+	ok(s3_parse_head(b, &r, &st, &why) == 0 && st == 404 && r.content_length == -1,
+	    "no Content-Length is -1");
+	snprintf(b, sizeof b, "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) < 0 && !strcmp(why, "bad Content-Length"),
+	    "a negative Content-Length is refused");
+	snprintf(b, sizeof b, "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) < 0, "a Content-Length with junk is refused");
+	snprintf(b, sizeof b, "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) < 0, "an overflowing Content-Length is refused");
+	snprintf(b, sizeof b, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) < 0, "two different Content-Lengths are refused");
+	snprintf(b, sizeof b, "HTTP/1.1 99999999999 OK\r\n\r\n");
+	ok(s3_parse_head(b, &r, &st, &why) < 0 && !strcmp(why, "no HTTP status line"),
+	    "a status out of range is no status line");
+}
+
 int
 main(void)
 {
 	urls();
 	keys();
 	xml();
+	heads();
 	config();
 	return done_testing();
 }
