@@ -1,7 +1,8 @@
 /* fc-kill: stop VMs that fc-snap-restore started and remove their run dirs. */
+#include "lazy.h"
+#include "runreg.h"
 #include "store.h"
 #include "util.h"
-#include "runreg.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -33,8 +34,15 @@ kill_one(const struct store *s, const char *id, long long grace_ms, int verbose)
 			return -1;
 		if (rm_rf(v.dir) < 0)
 			return fail("removing VM %s: %s", id, errmsg());
-	} else if (vm_destroy(&v, grace_ms) < 0) {
-		return -1;
+	} else {
+		int pf[8], np = lazy_hold(v.dir, pf, 8);
+
+		if (vm_destroy(&v, grace_ms) < 0) {
+			while (np > 0)
+				close(pf[--np]);        /* its VM may still run */
+			return -1;
+		}
+		lazy_reap(pf, np, grace_ms);
 	}
 	if (verbose)
 		printf("%s\n", id);

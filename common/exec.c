@@ -198,6 +198,9 @@ teardown(void)
 		kill(R.vmm.pid, SIGKILL);
 		while (waitpid(R.vmm.pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (R.pager > 0)        /* it follows firecracker at once */
+			while (waitpid(R.pager, NULL, 0) < 0 && errno == EINTR)
+				;
 		if (rm_rf(R.vm.dir) < 0)
 			warnmsg("%s", errmsg());
 		R.vmm.pid = 0;

@@ -6,13 +6,22 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fcproc.h"
 #include "util.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 static int
 find_pager(char *out, size_t n)
@@ -165,4 +174,44 @@ lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
 	}
 	close(rp[0]);
 	return p;
+}
+
+int
+lazy_hold(const char *dir, int *pidfds, int max)
+{
+	pid_t pids[8], again[8];
+	int n, k, j, m, got = 0, fd;
+
+	n = lazy_pagers(dir, pids, max < 8 ? max : 8);
+	for (k = 0; k < n; k++) {
+		fd = (int)syscall(SYS_pidfd_open, pids[k], 0);
+		if (fd < 0)
+			continue;
+		/* still the pager of dir now that the pidfd pins it? */
+		m = lazy_pagers(dir, again, 8);
+		for (j = 0; j < m && again[j] != pids[k]; j++)
+			;
+		if (j == m)
+			close(fd);
+		else
+			pidfds[got++] = fd;
+	}
+	return got;
+}
+
+void
+lazy_reap(int *pidfds, int n, long long grace_ms)
+{
+	struct pollfd pf;
+	int64_t deadline = now_ms() + grace_ms;
+	int k, left;
+
+	for (k = 0; k < n; k++) {
+		pf.fd = pidfds[k];
+		pf.events = POLLIN;
+		left = (int)(deadline - now_ms());
+		if (poll(&pf, 1, left > 0 ? left : 0) != 1)
+			syscall(SYS_pidfd_send_signal, pidfds[k], SIGKILL, NULL, 0);
+		close(pidfds[k]);
+	}
 }

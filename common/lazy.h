@@ -30,6 +30,13 @@ int lazy_is(const char *dir);
  * pids; returns how many. */
 int lazy_pagers(const char *dir, pid_t *pids, int max);
 
+/* fc-kill's part: lazy_hold takes pidfds of the pagers working in dir
+ * (before the VM is stopped); lazy_reap, after, waits up to grace_ms for
+ * them to follow their VM, SIGKILLs those that did not, and closes the
+ * pidfds. */
+int lazy_hold(const char *dir, int *pidfds, int max);
+void lazy_reap(int *pidfds, int n, long long grace_ms);
+
 /* Start it for firecracker fc_pid in dir; mem is a path it can open now.
  * Returns the pager's pid, or -1 with the message (log tail included). */
 pid_t lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,

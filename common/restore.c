@@ -273,7 +273,8 @@ lazy_backend(struct restore *r, const struct restore_opts *o, const char *mem,
 
 	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
 		return -1;
-	if (lazy_start(r->vm.dir, mem, r->vmm.pid, log, (int)o->timeout_ms) < 0)
+	r->pager = lazy_start(r->vm.dir, mem, r->vmm.pid, log, (int)o->timeout_ms);
+	if (r->pager < 0)
 		return fail("VM %s: starting its page server: %s", r->vm.id, errmsg());
 	l->mem_backend_path = LAZY_SOCK;
 	l->mem_backend_type = "Uffd";

@@ -76,6 +76,7 @@ struct restore {
 	int filefd[3];                  /* vmstate, mem, rootfs.ext4, open from
 					 * snapfd: they outlive a refresh that
 					 * deletes this generation meanwhile */
+	pid_t pager;                    /* o.lazy: fc-pager, our child */
 	int copy_kind;                  /* COPY_REFLINK or not (copy.h) */
 	char fc_bin[PATH_MAX];
 	struct restore_times T;
