@@ -352,7 +352,7 @@ static int
 recv_handshake(struct pager *p, int c, int64_t deadline)
 {
 	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
-	struct json_tok t[1];
+	struct json_tok t[PAGER_MAX_REGIONS * 16 + 1];  /* as many as the parse */
 	char *buf;
 	size_t len = 0;
 	ssize_t n;
@@ -378,7 +378,7 @@ recv_handshake(struct pager *p, int c, int64_t deadline)
 		if (take_fds(p, &mh) < 0)
 			goto bad;
 		len += (size_t)n;
-		r = json_parse(buf, len, t, 1, NULL);
+		r = json_parse(buf, len, t, (int)ARRAY_LEN(t), NULL);
 		if (r != JSON_EPART && len && p->uffd >= 0)
 			break;          /* complete (or wrong: the parser says) */
 		if (n == 0 || len == PAGER_MSG_MAX) {
