@@ -88,6 +88,8 @@ $(O)/t/unit/%: $(O)/t/unit/%.o $(LIB)
 $(O)/t/%: $(O)/t/helpers/%.o $(LIB)
 	$(CC) -o $@ $< $(LIB) $(ALL_LDFLAGS)
 
+$(STAND_SRC:%.c=$(O)/%.o): t/standin/standin.h
+
 $(O)/t/fc-standin: $(STAND_SRC:%.c=$(O)/%.o) $(LIB)
 	$(CC) -o $@ $(STAND_SRC:%.c=$(O)/%.o) $(LIB) $(ALL_LDFLAGS)
 

@@ -10,7 +10,6 @@
 #include "store.h"
 #include "util.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -193,7 +192,6 @@ print_table(const struct ent *v, int n)
 /* ---- remote ---------------------------------------------------------- */
 
 static struct remote rem;
-static char rtmp[PATH_MAX];
 
 static int
 cmp_str(const void *a, const void *b)
@@ -244,10 +242,12 @@ remote_names(char ***out)
 	return n;
 }
 
+/* A bucket's meta.json: only its data, its strings checked (meta.h). */
 static void
 load_remote(struct ent *e)
 {
-	char *key, *text = NULL, path[PATH_MAX];
+	struct meta raw;
+	char *key, *text = NULL;
 	size_t n;
 	int r;
 
@@ -264,16 +264,14 @@ load_remote(struct ent *e)
 		    "meta.json is missing" : errmsg());
 		return;
 	}
-	if (path_join(path, sizeof path, rtmp, "meta.json") < 0 ||
-	    write_file_atomic(path, text, n, 0600) < 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
-		free(text);
-		return;
-	}
+	meta_init(&raw);
+	r = meta_parse(text, n, &raw);
+	if (r == 0)
+		r = meta_take_data(&raw, &e->m);
+	meta_free(&raw);
 	free(text);
-	if (meta_read(rtmp, &e->m) < 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", meta_reason()[0] ?
-		    meta_reason() : errmsg());
+	if (r < 0) {
+		snprintf(e->reason, sizeof e->reason, "%s", meta_reason());
 		return;
 	}
 	snprintf(e->m.name, sizeof e->m.name, "%s", e->name);
@@ -318,20 +316,13 @@ select_remote(char **args, int nargs, char ***out, int *rc)
 static void
 remote_setup(const char *url)
 {
-	const char *tmpdir = getenv("TMPDIR");
-
 	if (remote_open(&rem, url, NULL) < 0)
 		die("%s", errmsg());
-	if (fmt(rtmp, sizeof rtmp, "%s/fc-snap-ls.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0 ||
-	    !mkdtemp(rtmp))
-		die("making a temp dir in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(errno));
 }
 
 static void
 remote_cleanup(void)
 {
-	if (rtmp[0])
-		rm_rf(rtmp);
 	remote_close(&rem);
 }
 

@@ -26,12 +26,16 @@ static const char usage_text[] =
 "  -j, --jobs N            parallel downloads (default 8, at most 64)\n"
 "      --lock-timeout SECS wait at most this long for the local lock\n"
 "                          (default: wait forever)\n"
+"      --attempts N        tries per request, retries included (default\n"
+"                          $AWS_MAX_ATTEMPTS, else 6)\n"
+"      --stall-timeout DUR retry a request when no byte moved for DUR\n"
+"                          (default 120s)\n"
 "      --json              print a JSON summary on stdout\n"
 "  -v, --verbose           progress on stderr even when it is not a terminal\n"
 "  -h, --help              show this help\n"
 "      --version           print the version\n";
 
-enum { O_BUCKET = 256, O_PREFIX, O_AS, O_LOCK, O_JSON, O_VERSION };
+enum { O_BUCKET = 256, O_PREFIX, O_AS, O_LOCK, O_JSON, O_VERSION, O_ATTEMPTS, O_STALL };
 
 static void
 summary(const char *name, const char *local, const char *url, const struct pull_stats *s)
@@ -69,12 +73,15 @@ main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "lock-timeout", required_argument, NULL, O_LOCK },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "attempts", required_argument, NULL, O_ATTEMPTS },
+		{ "stall-timeout", required_argument, NULL, O_STALL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pull_opts po = PULL_OPTS_INIT;
+	struct s3_opts so = S3_OPTS_INIT;
 	struct pull_stats st;
 	struct remote rem;
 	struct store s;
@@ -101,6 +108,14 @@ main(int argc, char **argv)
 				usage_die("%s", errmsg());
 			break;
 		case O_JSON: json = 1; break;
+		case O_ATTEMPTS:
+			if (remote_opt_attempts(&so, optarg) < 0)
+				usage_die("%s", errmsg());
+			break;
+		case O_STALL:
+			if (remote_opt_stall(&so, optarg) < 0)
+				usage_die("%s", errmsg());
+			break;
 		case 'v': po.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_VERSION: printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
@@ -125,7 +140,7 @@ main(int argc, char **argv)
 	if (remote_resolve(url, bucket, prefix, &u) < 0)
 		usage_die("%s", errmsg());
 	remote_catch_signals();
-	if (store_init(&s) < 0 || remote_open(&rem, u, NULL) < 0)
+	if (store_init(&s) < 0 || remote_open(&rem, u, &so) < 0)
 		die("%s", errmsg());
 	if (pull_snapshot(&rem, &s, name, &po, &st) < 0)
 		die("%s", errmsg());

@@ -21,19 +21,24 @@ static const char usage_text[] =
 "      --prefix PREFIX     key prefix inside the bucket (with --bucket)\n"
 "  -j, --jobs N            parallel uploads (default 8, at most 64)\n"
 "      --chunk-size SIZE   chunk size (default 4M; 64K..1G)\n"
+"      --attempts N        tries per request, retries included (default\n"
+"                          $AWS_MAX_ATTEMPTS, else 6)\n"
+"      --stall-timeout DUR retry a request when no byte moved for DUR\n"
+"                          (default 120s)\n"
 "  -n, --dry-run           compute and report, upload nothing\n"
 "      --json              print a JSON summary on stdout\n"
 "  -v, --verbose           progress on stderr even when it is not a terminal\n"
 "  -h, --help              show this help\n"
 "      --version           print the version\n";
 
-enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERSION };
+enum { O_BUCKET = 256, O_PREFIX, O_CHUNK, O_JSON, O_VERSION, O_ATTEMPTS, O_STALL };
 
 static struct opts {
 	const char *name, *url, *bucket, *prefix;
 	int json;
 	struct push_opts p;
-} o = { .p = PUSH_OPTS_INIT };
+	struct s3_opts s3;
+} o = { .p = PUSH_OPTS_INIT, .s3 = S3_OPTS_INIT };
 
 static struct remote rem;
 
@@ -72,6 +77,8 @@ parse_args(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "chunk-size", required_argument, NULL, O_CHUNK },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "attempts", required_argument, NULL, O_ATTEMPTS },
+		{ "stall-timeout", required_argument, NULL, O_STALL },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -101,6 +108,14 @@ parse_args(int argc, char **argv)
 				usage_die("bad --chunk-size '%s': use 64K..1G", optarg);
 			break;
 		case 'n': o.p.dry_run = 1; break;
+		case O_ATTEMPTS:
+			if (remote_opt_attempts(&o.s3, optarg) < 0)
+				usage_die("%s", errmsg());
+			break;
+		case O_STALL:
+			if (remote_opt_stall(&o.s3, optarg) < 0)
+				usage_die("%s", errmsg());
+			break;
 		case O_JSON: o.json = 1; break;
 		case 'v': o.p.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
@@ -140,7 +155,7 @@ main(int argc, char **argv)
 	remote_catch_signals();
 	if (store_init(&st) < 0 || push_open(&st, o.name, &o.p) < 0)
 		die("%s", errmsg());
-	if (remote_open(&rem, url, NULL) < 0)
+	if (remote_open(&rem, url, &o.s3) < 0)
 		die("%s", errmsg());
 	if (push_snapshot(&rem, &S) < 0)
 		die("%s", errmsg());

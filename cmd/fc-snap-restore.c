@@ -22,6 +22,7 @@
 #define DEF_TIMEOUT_MS  (120 * 1000)
 
 static struct restore_opts o;
+static char *fc_args[FCARGS_MAX];
 static int json, timings;
 static struct restore R;
 static int64_t t_end;
@@ -39,6 +40,10 @@ usage(FILE *f)
 "  -f, --firecracker FILE    firecracker binary (default $FCSNAP_FIRECRACKER,\n"
 "                            else firecracker in PATH, else\n"
 "                            STORE/bin/firecracker)\n"
+"  -F, --firecracker-arg ARG extra firecracker argument, repeatable (after\n"
+"                            $FCSNAP_FIRECRACKER_ARGS, space-separated); of\n"
+"                            those the snapshot recorded only harmless ones\n"
+"                            are used (fcsnap-security(7))\n"
 "      --paused              leave the VM paused (no agent hello)\n"
 "      --no-hello            do not send the agent hello (clock, entropy)\n"
 "      --lazy                start before the memory is read: fc-pager serves\n"
@@ -58,6 +63,7 @@ enum { O_ID = 256, O_PAUSED, O_NO_HELLO, O_LAZY, O_JSON, O_TIMINGS, O_VERSION, O
 static const struct option longopts[] = {
 	{ "id", required_argument, NULL, O_ID },
 	{ "firecracker", required_argument, NULL, 'f' },
+	{ "firecracker-arg", required_argument, NULL, 'F' },
 	{ "paused", no_argument, NULL, O_PAUSED },
 	{ "no-hello", no_argument, NULL, O_NO_HELLO },
 	{ "lazy", no_argument, NULL, O_LAZY },
@@ -77,10 +83,16 @@ parse_args(int argc, char **argv)
 
 	o.timeout_ms = DEF_TIMEOUT_MS;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:F:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_ID: o.id = optarg; break;
 		case 'f': o.firecracker = optarg; break;
+		case 'F':
+			if (o.nfc_args == FCARGS_MAX)
+				usage_die("more than %d -F arguments", FCARGS_MAX);
+			fc_args[o.nfc_args++] = optarg;
+			o.fc_args = fc_args;
+			break;
 		case O_PAUSED: o.paused = 1; break;
 		case O_NO_HELLO: o.no_hello = 1; break;
 		case O_LAZY: o.lazy = 1; break;

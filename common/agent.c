@@ -120,17 +120,20 @@ read_exact(int fd, unsigned char *b, size_t n, int64_t deadline)
 	return (ssize_t)got;
 }
 
-int
-agent_read_frame(int fd, void *buf, size_t cap, size_t *n, int timeout_ms)
+/* agent_read_frame; *closed says the peer closed before the frame began. */
+static int
+read_frame(int fd, void *buf, size_t cap, size_t *n, int timeout_ms, int *closed)
 {
 	unsigned char h[AGENT_HDR_LEN];
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	uint32_t len;
 	ssize_t r;
 
+	*closed = 0;
 	r = read_exact(fd, h, sizeof(h), deadline);
 	if (r < 0)
 		return -1;
+	*closed = r == 0;
 	if (r == 0)
 		return fail("connection closed");
 	if ((size_t)r < sizeof(h))
@@ -147,6 +150,14 @@ agent_read_frame(int fd, void *buf, size_t cap, size_t *n, int timeout_ms)
 		    h[0], r, len);
 	*n = len;
 	return h[0];
+}
+
+int
+agent_read_frame(int fd, void *buf, size_t cap, size_t *n, int timeout_ms)
+{
+	int closed;
+
+	return read_frame(fd, buf, cap, n, timeout_ms, &closed);
 }
 
 int
@@ -190,17 +201,22 @@ text_copy(char *out, size_t cap, const unsigned char *p, size_t n)
 }
 
 /* Write a request and read its reply into buf; an ERROR reply becomes
- * the message. Returns the reply type or -1. */
+ * the message. Returns the reply type or -1; *closed says the peer closed
+ * the connection before a byte of the reply (or before taking the
+ * request). */
 static int
-request(int fd, int type, const void *p, size_t n, unsigned char *buf, size_t cap,
-    size_t *rn, int timeout_ms)
+request_c(int fd, int type, const void *p, size_t n, unsigned char *buf, size_t cap,
+    size_t *rn, int timeout_ms, int *closed)
 {
 	char msg[512];
 	int t;
 
-	if (agent_write_frame(fd, type, p, n) < 0)
+	*closed = 0;
+	if (agent_write_frame(fd, type, p, n) < 0) {
+		*closed = errno == EPIPE || errno == ECONNRESET;
 		return -1;
-	t = agent_read_frame(fd, buf, cap, rn, timeout_ms);
+	}
+	t = read_frame(fd, buf, cap, rn, timeout_ms, closed);
 	if (t < 0)
 		return fail("agent: %s", errmsg());
 	if (t == AGENT_T_ERROR) {
@@ -210,8 +226,18 @@ request(int fd, int type, const void *p, size_t n, unsigned char *buf, size_t ca
 	return t;
 }
 
-int
-agent_handshake(int fd, char *ver, size_t vern, int timeout_ms)
+static int
+request(int fd, int type, const void *p, size_t n, unsigned char *buf, size_t cap,
+    size_t *rn, int timeout_ms)
+{
+	int closed;
+
+	return request_c(fd, type, p, n, buf, cap, rn, timeout_ms, &closed);
+}
+
+/* agent_handshake; *closed as for request_c. */
+static int
+handshake(int fd, char *ver, size_t vern, int timeout_ms, int *closed)
 {
 	unsigned char req[12], buf[REPLY_MAX];
 	size_t n;
@@ -220,7 +246,8 @@ agent_handshake(int fd, char *ver, size_t vern, int timeout_ms)
 
 	memcpy(req, AGENT_MAGIC, 8);
 	agent_put32(req + 8, AGENT_PROTO_VERSION);
-	t = request(fd, AGENT_T_HANDSHAKE, req, sizeof(req), buf, sizeof(buf), &n, timeout_ms);
+	t = request_c(fd, AGENT_T_HANDSHAKE, req, sizeof(req), buf, sizeof(buf), &n, timeout_ms,
+	    closed);
 	if (t < 0)
 		return -1;
 	if (t != AGENT_T_HANDSHAKE_OK || n < 12 || memcmp(buf, AGENT_MAGIC, 8))
@@ -232,6 +259,14 @@ agent_handshake(int fd, char *ver, size_t vern, int timeout_ms)
 	if (ver && vern)
 		text_copy(ver, vern, buf + 12, n - 12);
 	return 0;
+}
+
+int
+agent_handshake(int fd, char *ver, size_t vern, int timeout_ms)
+{
+	int closed;
+
+	return handshake(fd, ver, vern, timeout_ms, &closed);
 }
 
 #define HANDSHAKE_MIN_MS 2000
@@ -249,20 +284,44 @@ remaining(int64_t deadline)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+#define CLOSED_BACKOFF_MIN_MS 5
+#define CLOSED_BACKOFF_MAX_MS 100
+
+/* A connection Firecracker answered "OK" that the guest closes before the
+ * agent's handshake is "not ready yet": after a snapshot the guest
+ * processes a vsock transport reset a little after it resumes and drops
+ * the connections open then (fc-agent(8)).  It is retried with a short
+ * backoff until timeout_ms; when the first connection holds, nothing more
+ * is done. */
 int
 agent_connect(const char *uds_path, uint32_t port, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	int fd;
+	int64_t deadline = now_ms() + timeout_ms, backoff = CLOSED_BACKOFF_MIN_MS, left;
+	int fd, closed, tries = 0;
 
-	fd = vsock_connect(uds_path, port, timeout_ms);
-	if (fd < 0)
-		return -1;
-	if (agent_handshake(fd, NULL, 0, remaining(deadline)) < 0) {
+	for (;;) {
+		left = deadline - now_ms();
+		fd = vsock_connect(uds_path, port, tries ? (int)(left > 0 ? left : 0) : timeout_ms);
+		if (fd < 0)
+			break;
+		tries++;
+		if (handshake(fd, NULL, 0, remaining(deadline), &closed) == 0)
+			return fd;
 		close(fd);
-		return fail("vsock port %u via %s: %s", port, uds_path, errmsg());
+		left = deadline - now_ms();
+		if (!closed)
+			return fail("vsock port %u via %s: %s", port, uds_path, errmsg());
+		if (left <= 0)
+			return fail("vsock port %u via %s: the guest closed all %d connections before "
+			    "the agent's handshake within %.1f s: is fc-agent listening on that port?",
+			    port, uds_path, tries, timeout_ms / 1000.0);
+		sleep_ms(backoff < left ? backoff : left);
+		backoff = backoff * 2 > CLOSED_BACKOFF_MAX_MS ? CLOSED_BACKOFF_MAX_MS : backoff * 2;
 	}
-	return fd;
+	if (tries)
+		return fail("%s (after the guest closed %d connection(s) before the agent's "
+		    "handshake)", errmsg(), tries);
+	return -1;
 }
 
 static int

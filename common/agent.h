@@ -131,7 +131,10 @@ uint64_t agent_get64(const unsigned char *p);
 /* ---- host side: connection and control requests ---- */
 
 /* vsock_connect (Firecracker hybrid vsock on uds_path) + agent_handshake.
- * The handshake gets what is left of timeout_ms, at least 2 s.
+ * The handshake gets what is left of timeout_ms, at least 2 s.  A
+ * connection closed before the handshake reply (the guest's vsock
+ * transport reset just after a restore, fc-agent(8)) is made again, with
+ * a backoff of 5 ms doubling to 100 ms, until timeout_ms has passed.
  * Returns the fd or -1. */
 int agent_connect(const char *uds_path, uint32_t port, int timeout_ms);
 /* Connect directly to a Unix socket the agent listens on (test mode:

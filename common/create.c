@@ -13,9 +13,11 @@
 #include "agent.h"
 #include "copy.h"
 #include "fc.h"
+#include "fcargs.h"
 #include "fcbin.h"
 #include "fcproc.h"
 #include "json.h"
+#include "punch.h"
 #include "runreg.h"
 #include "store.h"
 #include "util.h"
@@ -402,7 +404,8 @@ agent_ready_and_sync(const char *vsock, uint32_t port)
 	return 0;
 }
 
-/* Keep only vmstate, mem, rootfs.ext4 in the temp dir; memory is 0600. */
+/* Keep only vmstate, mem, rootfs.ext4 in the temp dir; memory is 0600,
+ * its zero pages holes (firecracker writes them all). */
 static int
 tidy_tmp(void)
 {
@@ -417,6 +420,8 @@ tidy_tmp(void)
 	}
 	if (path_join(p, sizeof p, R.tmp, "mem") < 0 || chmod(p, 0600) < 0)
 		return fail_errno("snapshot memory file %s", p);
+	if (punch_zero_pages(p) < 0)
+		return -1;
 	if (path_join(p, sizeof p, R.tmp, "vmstate") < 0 || chmod(p, 0600) < 0)
 		return fail_errno("snapshot state file %s", p);
 	return 0;
@@ -578,7 +583,7 @@ from_vm(void)
 	struct fc_instance_info info;
 	struct fc_snapshot_create sc = { "Full", NULL, NULL };
 	char ver[32], disk[PATH_MAX], dst[PATH_MAX], vmstate[PATH_MAX], mem[PATH_MAX];
-	int was_running, i;
+	int was_running;
 	int64_t t;
 
 	R.nsteps = 5;
@@ -629,9 +634,10 @@ from_vm(void)
 	vmm_release(&R.vmm);
 	if (tidy_tmp() < 0)
 		bail(NULL);
-	for (i = 0; i < o.nfc_args; i++)       /* -F adds to the source's args */
-		if (R.meta.nfc_args < META_MAX_ARGS)
-			R.meta.fc_args[R.meta.nfc_args++] = strdup(o.fc_args[i]);
+	/* ours (env, -F) replace the source's options of the same name */
+	if (fcargs_merge(R.meta.fc_args, &R.meta.nfc_args, META_MAX_ARGS, o.fc_args,
+	    o.nfc_args) < 0)
+		bail(NULL);
 	if (o.port != AGENT_DEFAULT_PORT)
 		R.meta.agent_port = (uint32_t)o.port;
 	if (meta_common(&R.meta, ver) < 0)

@@ -173,6 +173,13 @@ parse_file(const char *js, const struct json_tok *t, int fi, struct manifest *m,
 		return bad(m, "a file lacks a valid size or mode");
 	if (mode > 0777)
 		return bad(m, "a file mode is out of range");
+	if (size > (k == 0 ? MANIFEST_MAX_VMSTATE : MANIFEST_MAX_FILE)) {
+		char why[128];
+
+		snprintf(why, sizeof why, "%s is %llu bytes, more than %s", name,
+		    (unsigned long long)size, k == 0 ? "1 GiB" : "1 TiB");
+		return bad(m, why);
+	}
 	arr = json_get(js, t, fi, "chunks");
 	if (arr < 0 || t[arr].type != JSON_ARRAY)
 		return bad(m, "a file has no chunks array");
@@ -204,6 +211,58 @@ parse_file(const char *js, const struct json_tok *t, int fi, struct manifest *m,
 			return bad(m, "a sparse chunk in a format 1 manifest");
 	}
 	return 0;
+}
+
+struct use {                    /* one non-zero position, for one_object */
+	const struct mchunk *c;
+	uint64_t len;
+};
+
+static int
+cmp_use(const void *a, const void *b)
+{
+	const struct use *x = a, *y = b;
+
+	return memcmp(x->c->sha, y->c->sha, SHA256_LEN);
+}
+
+/* Every name has one length and one form.  0, or -1 (m freed). */
+static int
+one_object(struct manifest *m)
+{
+	struct use *u;
+	uint64_t i, n = 0, j;
+	int k, r = 0;
+
+	for (k = 0; k < MANIFEST_NFILES; k++)
+		n += m->files[k].nchunks;
+	u = malloc((n ? n : 1) * sizeof *u);
+	if (!u) {
+		manifest_free(m);
+		return fail("out of memory");
+	}
+	for (k = 0, n = 0; k < MANIFEST_NFILES; k++)
+		for (i = 0; i < m->files[k].nchunks; i++)
+			if (!m->files[k].chunks[i].zero) {
+				u[n].c = &m->files[k].chunks[i];
+				u[n++].len = manifest_chunk_len(m, &m->files[k], i);
+			}
+	qsort(u, n, sizeof *u, cmp_use);
+	for (j = 1; j < n && r == 0; j++) {
+		char hex[SHA256_HEX_LEN + 1], why[160];
+
+		if (cmp_use(&u[j - 1], &u[j]))
+			continue;
+		if (u[j - 1].c->sparse == u[j].c->sparse && u[j - 1].len == u[j].len)
+			continue;
+		sha256_hex(u[j].c->sha, hex);
+		snprintf(why, sizeof why, "chunk %s is named %s", hex,
+		    u[j - 1].c->sparse != u[j].c->sparse ? "both raw and .sparse" :
+		    "at positions of different lengths");
+		r = bad(m, why);
+	}
+	free(u);
+	return r;
 }
 
 /* Only printable ASCII: a bucket's text never reaches a terminal raw, and
@@ -275,7 +334,7 @@ manifest_parse(const char *js, size_t len, struct manifest *m)
 	for (k = 0, i = files + 1; k < MANIFEST_NFILES; k++, i = json_next(t, i))
 		if (parse_file(js, t, i, m, seen) < 0)
 			goto out;
-	r = 0;
+	r = one_object(m);
 out:
 	free(t);
 	return r;

@@ -18,8 +18,13 @@
  *
  * Parsing validates everything a hostile manifest could abuse: the three
  * file names exactly once each (no paths), sizes consistent with the chunk
- * counts, chunk_size in [MANIFEST_MIN_CHUNK, MANIFEST_MAX_CHUNK], hex
- * well-formed, mode within 0777, the text at most MANIFEST_MAX_BYTES.
+ * counts, chunk_size in [MANIFEST_MIN_CHUNK, MANIFEST_MAX_CHUNK], each
+ * file at most MANIFEST_MAX_FILE bytes (vmstate MANIFEST_MAX_VMSTATE),
+ * hex well-formed, mode within 0777, the text at most MANIFEST_MAX_BYTES,
+ * and one stored object per name: a chunk name that appears at several
+ * positions has the same length at each and one form (raw or sparse, never
+ * both), so a downloaded object checked against one position fits all.
+ * What the manifest must agree with in meta.json is pull.c's to check.
  */
 #ifndef FCSNAP_MANIFEST_H
 #define FCSNAP_MANIFEST_H
@@ -35,6 +40,8 @@
 #define MANIFEST_MAX_CHUNK   (1ULL << 30)
 #define MANIFEST_DEF_CHUNK   (4ULL << 20)
 #define MANIFEST_MAX_BYTES   (16u << 20)
+#define MANIFEST_MAX_FILE    (1ULL << 40)    /* 1 TiB: mem, rootfs.ext4 */
+#define MANIFEST_MAX_VMSTATE (1ULL << 30)    /* 1 GiB */
 
 /* The files of a snapshot that travel as chunks, in manifest order. */
 extern const char *const manifest_files[MANIFEST_NFILES];

@@ -425,26 +425,17 @@ read_text(const char *dir, char **out, size_t *len)
 	return bad("meta.json is unreadable: it %s", errmsg());
 }
 
-int
-meta_read(const char *dir, struct meta *m)
+static int
+parse_text(const char *js, size_t len, struct meta *m)
 {
 	struct json_tok *t;
 	struct rd r;
-	char *js, nm[128];
-	size_t len, pos = 0;
+	size_t pos = 0;
 	int n, rc;
 
-	meta_free(m);
-	meta_init(m);
-	reason[0] = 0;
-	last_part(dir, nm, sizeof nm);
-	if (read_text(dir, &js, &len) < 0)
-		return fail("snapshot %s: %s", nm, reason);
 	t = malloc(META_MAX_TOKS * sizeof *t);
-	if (!t) {
-		free(js);
-		return fail("out of memory");
-	}
+	if (!t)
+		return bad("out of memory");
 	n = json_parse(js, len, t, META_MAX_TOKS, &pos);
 	if (n < 0) {
 		bad("meta.json is damaged: %s at byte %zu", json_strerror(n), pos);
@@ -455,9 +446,89 @@ meta_read(const char *dir, struct meta *m)
 		rc = parse_meta(&r, m);
 	}
 	free(t);
+	return rc;
+}
+
+int
+meta_parse(const char *js, size_t len, struct meta *m)
+{
+	meta_free(m);
+	meta_init(m);
+	reason[0] = 0;
+	if (len > META_MAX_BYTES)
+		return bad("meta.json is damaged: larger than %d bytes", META_MAX_BYTES);
+	return parse_text(js, len, m);
+}
+
+int
+meta_read(const char *dir, struct meta *m)
+{
+	char *js, nm[128];
+	size_t len;
+	int rc;
+
+	meta_free(m);
+	meta_init(m);
+	reason[0] = 0;
+	last_part(dir, nm, sizeof nm);
+	if (read_text(dir, &js, &len) < 0)
+		return fail("snapshot %s: %s", nm, reason);
+	rc = parse_text(js, len, m);
 	free(js);
 	if (rc < 0)
 		return fail("snapshot %s: %s", nm, reason);
+	return 0;
+}
+
+/* Taking the data of a meta.json that came from a bucket. */
+
+/* s is non-empty and made of [A-Za-z0-9] and the bytes of extra.  (The
+ * messages do not quote a bad value: it may hold terminal escapes.) */
+static int
+plain(const char *s, const char *extra)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return 0;
+	return 1;
+}
+
+int
+meta_take_data(const struct meta *in, struct meta *out)
+{
+	int64_t ms;
+	int i;
+
+	meta_free(out);
+	meta_init(out);
+	reason[0] = 0;
+	if (meta_parse_time(in->created_at, &ms) < 0)
+		return bad("meta.json is damaged: created_at is not a UTC time like "
+		    "2026-11-24T23:20:48Z");
+	if (!plain(in->fc_version, ".-+_"))
+		return bad("meta.json is damaged: firecracker_version is not a version "
+		    "like 1.16.1");
+	if (!plain(in->cpu_vendor, " .-_"))
+		return bad("meta.json is damaged: cpu_vendor is not a CPU vendor like "
+		    "GenuineIntel");
+	memcpy(out->name, in->name, sizeof out->name);
+	memcpy(out->created_at, in->created_at, sizeof out->created_at);
+	memcpy(out->fc_version, in->fc_version, sizeof out->fc_version);
+	memcpy(out->cpu_vendor, in->cpu_vendor, sizeof out->cpu_vendor);
+	out->mem_mib = in->mem_mib;
+	out->vcpus = in->vcpus;
+	out->agent_port = in->agent_port;
+	out->vmstate = in->vmstate;
+	out->mem = in->mem;
+	out->rootfs = in->rootfs;
+	for (i = 0; i < in->nrun_cmd; i++) {
+		if (!(out->run_cmd[i] = strdup(in->run_cmd[i])))
+			return bad("out of memory");
+		out->nrun_cmd++;
+	}
 	return 0;
 }
 

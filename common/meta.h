@@ -59,7 +59,19 @@ int meta_write(const char *dir, const struct meta *m);
  * missing", X being dir's last component.  meta_reason() gives just the
  * part after "snapshot X: " of the last meta_read failure (this thread). */
 int meta_read(const char *dir, struct meta *m);
+/* The same for the len bytes of a meta.json in memory; -1 with the reason
+ * in meta_reason() only (no "snapshot X: "). */
+int meta_parse(const char *js, size_t len, struct meta *m);
 const char *meta_reason(void);
+/* From a meta.json that came from a bucket, take only its data into out
+ * (meta_init'd; reset first): name, created_at, firecracker_version,
+ * cpu_vendor, mem_mib, vcpus, agent_port, run_command and the file sizes,
+ * the strings checked to be what they claim (a UTC time, a version, a
+ * vendor name).  Nothing that says how the host runs firecracker is taken:
+ * firecracker_args, kernel, initrd and boot_args stay empty (see
+ * fcsnap-security(7)).  Sizes are the caller's to check against the
+ * manifest.  0, or -1 with meta_reason(). */
+int meta_take_data(const struct meta *in, struct meta *out);
 /* Set m->created_at to the current UTC time, RFC 3339 ("...Z"). */
 void meta_set_created_now(struct meta *m);
 /* Parse an RFC 3339 UTC time as written by meta_set_created_now into unix

@@ -2,6 +2,7 @@
 #include "pull.h"
 
 #include "chunk.h"
+#include "fcargs.h"
 #include "manifest.h"
 #include "meta.h"
 #include "s3pool.h"
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define META_MAX (1u << 20)
@@ -34,6 +36,8 @@ struct pull {
 	struct pull_stats *st;
 	const char *name, *target;
 	struct manifest m;
+	struct meta meta;               /* the data taken from its meta.json */
+	char dropped[1024];             /* its firecracker_args, not taken */
 	char *mtext, *metatext;
 	size_t mlen, metalen;
 	char dir[PATH_MAX];
@@ -131,14 +135,56 @@ out:
 	return r;
 }
 
+/* meta.json must describe the files of the manifest. */
+static int
+check_meta(struct pull *p)
+{
+	const struct meta_file *mf[MANIFEST_NFILES] = { &p->meta.vmstate, &p->meta.mem,
+		&p->meta.rootfs };
+	const struct mfile *f;
+	int k;
+
+	for (k = 0; k < MANIFEST_NFILES; k++) {
+		f = &p->m.files[k];
+		if (mf[k]->size != f->size)
+			return fail("snapshot %s at %s is damaged: its manifest gives %s "
+			    "%llu bytes, its meta.json %llu; push it again", p->name,
+			    p->r->url, f->name, (unsigned long long)f->size,
+			    (unsigned long long)mf[k]->size);
+	}
+	f = &p->m.files[1];
+	if (f->size > (uint64_t)p->meta.mem_mib << 20)
+		return fail("snapshot %s at %s is damaged: mem is %llu bytes, more than "
+		    "its mem_mib of %d MiB; push it again", p->name, p->r->url,
+		    (unsigned long long)f->size, p->meta.mem_mib);
+	if (p->m.created_at[0] && strcmp(p->m.created_at, p->meta.created_at))
+		return fail("snapshot %s at %s is damaged: its manifest was made at %s, "
+		    "its meta.json at %s; push it again", p->name, p->r->url,
+		    p->m.created_at, p->meta.created_at);
+	return 0;
+}
+
+/* The manifest, and the data of meta.json (meta.h: meta_take_data),
+ * checked against each other. */
 static int
 fetch_manifest(struct pull *p)
 {
+	struct meta raw;
+	int r;
+
 	if (fetch_texts(p) < 0)
 		return -1;
 	if (manifest_parse(p->mtext, p->mlen, &p->m) < 0)
 		return fail("snapshot %s at %s: %s", p->name, p->r->url, errmsg());
-	return 0;
+	meta_init(&raw);
+	r = meta_parse(p->metatext, p->metalen, &raw);
+	if (r == 0)
+		r = meta_take_data(&raw, &p->meta);
+	fcargs_join(raw.fc_args, raw.nfc_args, p->dropped, sizeof p->dropped);
+	meta_free(&raw);
+	if (r < 0)
+		return fail("snapshot %s at %s: %s", p->name, p->r->url, meta_reason());
+	return check_meta(p);
 }
 
 /* The positions of every non-zero chunk, sorted by hash, and the index
@@ -275,6 +321,10 @@ fill_group(struct pull *p, size_t a, size_t b, const struct src *data,
 	for (k = a; k < b; k++) {
 		if (p->pos[k].done)
 			continue;
+		if (pos_len(p, &p->pos[k]) != pos_len(p, &p->pos[a]))
+			return fail("chunk at offset %lld of %s: one chunk at positions of "
+			    "different lengths", (long long)pos_off(p, &p->pos[k]),
+			    p->m.files[p->pos[k].f].name);
 		if (put_chunk(p, &p->pos[k], data) < 0)
 			return -1;
 		(*(n++ ? rest : first))++;
@@ -714,7 +764,6 @@ out:
 static int
 finish(struct pull *p)
 {
-	struct meta mt;
 	char path[PATH_MAX];
 	int f;
 
@@ -724,29 +773,54 @@ finish(struct pull *p)
 			return fail_errno("saving %s in %s", manifest_files[f], p->dir);
 		}
 	close_files(p);
-	if (path_join(path, sizeof path, p->dir, "meta.json") < 0)
-		return -1;
-	if (write_file_atomic(path, p->metatext, p->metalen, 0644) < 0) {
+	snprintf(p->meta.name, sizeof p->meta.name, "%s", p->target);
+	if (meta_stat_files(&p->meta, p->dir) < 0 || meta_write(p->dir, &p->meta) < 0) {
 		p->local_err = 1;
 		return -1;
 	}
-	meta_init(&mt);
-	if (meta_read(p->dir, &mt) < 0) {
-		meta_free(&mt);
-		return fail("snapshot %s at %s: meta.json is damaged: %s", p->name,
-		    p->r->url, meta_reason());
-	}
-	snprintf(mt.name, sizeof mt.name, "%s", p->target);
-	if (meta_stat_files(&mt, p->dir) < 0 || meta_write(p->dir, &mt) < 0) {
-		meta_free(&mt);
-		p->local_err = 1;
-		return -1;
-	}
-	meta_free(&mt);
 	if (path_join(path, sizeof path, p->dir, "journal") < 0 || unlink(path) < 0 ||
 	    path_join(path, sizeof path, p->dir, "manifest") < 0 || unlink(path) < 0)
 		return fail_errno("cleaning %s", p->dir);
-	return store_publish(p->s, p->target, p->dir);
+	if (store_publish(p->s, p->target, p->dir) < 0)
+		return -1;
+	if (p->dropped[0])
+		warnmsg("snapshot %s from %s: firecracker arguments not taken from the "
+		    "bucket: %s (this host's -F and FCSNAP_FIRECRACKER_ARGS decide how "
+		    "firecracker runs)", p->target, p->r->url, p->dropped);
+	return 0;
+}
+
+/* Is there room for what is left to write?  The bytes of the chunks not
+ * yet in place, or less when meta.json says the files take less (their
+ * zero pages inside chunks stay holes); an untrue meta.json only makes
+ * the write fail later, with ENOSPC. */
+static int
+check_space(struct pull *p)
+{
+	const struct meta_file *mf[MANIFEST_NFILES] = { &p->meta.vmstate, &p->meta.mem,
+		&p->meta.rootfs };
+	uint64_t need = 0, est = 0, avail;
+	struct statvfs sv;
+	size_t k;
+	int f;
+
+	for (k = 0; k < p->npos; k++)
+		if (!p->pos[k].done)
+			need += pos_len(p, &p->pos[k]);
+	for (f = 0; f < MANIFEST_NFILES; f++)
+		est += f == 0 || mf[f]->disk > p->m.files[f].size ? p->m.files[f].size :
+		    mf[f]->disk;
+	if (est < need)
+		need = est;
+	if (statvfs(p->dir, &sv) < 0)
+		return fail_errno("checking the free space of %s", p->dir);
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (need <= avail)
+		return 0;
+	p->local_err = 1;
+	return fail("snapshot %s at %s needs %llu MiB in %s, %llu MiB are free: "
+	    "free some space (fc-snap-rm) and pull again", p->name, p->r->url,
+	    (unsigned long long)(need >> 20), p->s->root, (unsigned long long)(avail >> 20));
 }
 
 static int
@@ -773,7 +847,7 @@ run(struct pull *p, int only_missing)
 	} else if (create_fresh(p) < 0) {
 		return -1;
 	}
-	if (spread_done(p) < 0 || reuse_local(p) < 0 || download(p) < 0)
+	if (check_space(p) < 0 || spread_done(p) < 0 || reuse_local(p) < 0 || download(p) < 0)
 		return -1;
 	return finish(p);
 }
@@ -798,6 +872,7 @@ pull_locked(struct remote *r, const struct store *s, const char *name,
 	p.name = name;
 	p.target = o->as ? o->as : name;
 	p.jfd = -1;
+	meta_init(&p.meta);
 	for (f = 0; f < MANIFEST_NFILES; f++)
 		p.fds[f] = -1;
 	if (name_check(name, "snapshot name") < 0 || name_check(p.target, "snapshot name") < 0)
@@ -826,6 +901,7 @@ pull_locked(struct remote *r, const struct store *s, const char *name,
 	free(p.mtext);
 	free(p.metatext);
 	manifest_free(&p.m);
+	meta_free(&p.meta);
 	st->seconds = (double)(now_ms() - t0) / 1000.0;
 	return ret < 0 ? -1 : 0;
 }

@@ -1,12 +1,17 @@
 /* pull: fetch a snapshot from S3 into the local store (fc-snap-pull, and
  * the on-demand pull of fc-snap-restore and fc-exec).  Format: manifest.h.
  *
- *   1. GET <prefix>/snapshots/<name>/manifest (validated) and meta.json.
+ *   1. GET <prefix>/snapshots/<name>/manifest (validated) and meta.json,
+ *      of which only the data is taken (meta_take_data: no firecracker
+ *      arguments, kernel, initrd or boot args), its file sizes equal to
+ *      the manifest's, mem within its mem_mib (fcsnap-security(7)).
  *   2. Take the local lock of the target name (waiting up to lock_timeout).
  *   3. Work in snapshots/.pull-<target>/ (files at full size, sparse):
  *      if it holds a previous pull of the same manifest (its "manifest"
  *      copy is identical), every chunk listed in its "journal" is checked
- *      against its hash and kept; otherwise it starts afresh.
+ *      against its hash and kept; otherwise it starts afresh.  The bytes
+ *      still to write must fit in the free space of the store, or nothing
+ *      is fetched.
  *   4. Every non-zero chunk of the current local snapshot <target> is
  *      named as the manifest names chunks (format 1: SHA-256 of the bytes;
  *      2: of the stored form); a needed one found there (at any offset)
@@ -15,8 +20,9 @@
  *      form checked (chunk.h) and its SHA-256 verified before it is written
  *      (pwrite at its offsets) and journaled.  Zero chunks and the zero
  *      pages of sparse chunks stay holes.
- *   6. fsync, meta.json (the remote one, renamed to <target> and with local
- *      disk usage), then store_publish: one atomic rename.
+ *   6. fsync, meta.json (written here from the data taken, named <target>,
+ *      with local disk usage), then store_publish: one atomic rename; one
+ *      line on stderr names the firecracker arguments not taken.
  * Failures publish nothing.  A corrupt chunk: "chunk <hex> of <file> at
  * offset N is corrupt on the server".  An interrupted or failed transfer
  * keeps .pull-<target> for the next pull to resume; a local write failure

@@ -70,6 +70,30 @@ remote_open(struct remote *r, const char *url, const struct s3_opts *o)
 	return 0;
 }
 
+int
+remote_opt_attempts(struct s3_opts *o, const char *arg)
+{
+	long long v;
+
+	if (parse_long(arg, 1, 100, &v, "--attempts") < 0)
+		return -1;
+	o->retries = (int)v - 1;
+	return 0;
+}
+
+int
+remote_opt_stall(struct s3_opts *o, const char *arg)
+{
+	long long ms;
+
+	if (parse_duration_ms(arg, &ms, "--stall-timeout") < 0)
+		return -1;
+	if (ms < 1000 || ms > 3600000)
+		return fail("--stall-timeout '%s': use 1s..1h", arg);
+	o->stall_ms = ms;
+	return 0;
+}
+
 void
 remote_close(struct remote *r)
 {

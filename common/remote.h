@@ -30,6 +30,12 @@ int remote_resolve(const char *url, const char *bucket, const char *prefix, char
  * hint for the curl pool size elsewhere; o may be NULL. */
 int remote_open(struct remote *r, const char *url, const struct s3_opts *o);
 void remote_close(struct remote *r);
+/* --attempts N (1..100: the first try and the retries of a failing
+ * request; beats AWS_MAX_ATTEMPTS) and --stall-timeout DURATION (give up
+ * on an attempt when no byte moved for that long; 1s..1h) into o.
+ * 0, or -1 with a message naming the option. */
+int remote_opt_attempts(struct s3_opts *o, const char *arg);
+int remote_opt_stall(struct s3_opts *o, const char *arg);
 /* <prefix>/<a>[/<b>[/<c>]] (NULL parts end the list); malloc'd or NULL. */
 char *remote_key(const struct remote *r, const char *a, const char *b, const char *c);
 

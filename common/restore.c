@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -161,6 +162,29 @@ check_version(struct restore *r, const char *name, const char *firecracker)
 	}
 }
 
+/* The firecracker arguments: the host's, and the harmless recorded ones
+ * (fcargs.h); one line names those dropped. */
+static int
+args_policy(struct restore *r, const struct restore_opts *o)
+{
+	char *host[FCARGS_MAX];
+	int n = split_args_env(getenv("FCSNAP_FIRECRACKER_ARGS"), host, 0, FCARGS_MAX);
+
+	if (n + o->nfc_args > FCARGS_MAX)
+		return fail("more than %d firecracker arguments", FCARGS_MAX);
+	if (o->nfc_args > 0)
+		memcpy(host + n, o->fc_args, (size_t)o->nfc_args * sizeof *host);
+	n += o->nfc_args;
+	if (fcargs_restore(r->m.fc_args, r->m.nfc_args, host, n, &r->fc_args) < 0)
+		return fail("snapshot %s: %s", o->name, errmsg());
+	if (r->fc_args.dropped[0])
+		warnmsg("snapshot %s: firecracker arguments in its meta.json not used: %s "
+		    "(a snapshot decides no firecracker argument but harmless ones like "
+		    "--level; give them on this host with -F or FCSNAP_FIRECRACKER_ARGS)",
+		    o->name, r->fc_args.dropped);
+	return 0;
+}
+
 int
 restore_check(struct restore *r, const struct restore_opts *o)
 {
@@ -186,7 +210,7 @@ restore_check(struct restore *r, const struct restore_opts *o)
 	if (r->m.cpu_vendor[0] && strcmp(vendor, r->m.cpu_vendor))
 		return fail("snapshot %s was made on a %s CPU; this host has %s: "
 		    "re-create it here", o->name, r->m.cpu_vendor, vendor);
-	if (check_version(r, o->name, o->firecracker) < 0)
+	if (check_version(r, o->name, o->firecracker) < 0 || args_policy(r, o) < 0)
 		return -1;
 	r->T.check = now_ns();
 	return 0;
@@ -241,8 +265,8 @@ spawn_vmm(struct restore *r, const struct restore_opts *o)
 	vo.firecracker = r->fc_bin;
 	vo.dir = r->vm.dir;
 	vo.api_sock = r->vm.api_sock;
-	vo.args = r->m.fc_args;
-	vo.nargs = r->m.nfc_args;
+	vo.args = r->fc_args.v;
+	vo.nargs = r->fc_args.n;
 	vo.log = log;
 	vo.detach = 1;
 	vo.timeout_ms = (int)o->timeout_ms;

@@ -38,6 +38,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "fcargs.h"
 #include "meta.h"
 #include "store.h"
 #include "runreg.h"
@@ -54,6 +55,10 @@ struct restore_opts {
 					 * (lazy.h): Uffd backend */
 	const char *remote;             /* pull a missing snapshot from this
 					 * s3:// URL (NULL: $FCSNAP_REMOTE) */
+	char *const *fc_args;           /* host firecracker arguments (-F),
+					 * after $FCSNAP_FIRECRACKER_ARGS and the
+					 * harmless recorded ones (fcargs.h) */
+	int nfc_args;
 };
 
 struct restore_times {
@@ -79,6 +84,7 @@ struct restore {
 	pid_t pager;                    /* o.lazy: fc-pager, our child */
 	int copy_kind;                  /* COPY_REFLINK or not (copy.h) */
 	char fc_bin[PATH_MAX];
+	struct fcargs fc_args;          /* what firecracker gets (fcargs.h) */
 	struct restore_times T;
 };
 
@@ -87,7 +93,8 @@ void restore_init(struct restore *r);
  * remote (or $FCSNAP_REMOTE) set, pull it (pull.h); else -1 with "no
  * snapshot named X in DIR: create it with fc-snap-create ...". */
 int restore_ensure_present(const struct store *st, const char *name, const char *remote);
-/* Checks before anything starts (store_init included). 0 or -1. */
+/* Checks before anything starts (store_init included); says in one line
+ * on stderr which recorded firecracker arguments it drops. 0 or -1. */
 int restore_check(struct restore *r, const struct restore_opts *o);
 /* The restore itself (after restore_check).  0, or -1 with everything
  * made so far removed. */

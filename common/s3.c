@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curlcfg.h"
 #include "s3.h"
 #include "strbuf.h"
 #include "util.h"
@@ -179,6 +180,8 @@ s3_open(struct s3 *c, const struct awsconf *conf, const char *bucket, const stru
 	memset(c, 0, sizeof *c);
 	c->conf = conf;
 	c->o = o ? *o : def;
+	if (c->o.retries < 0)
+		c->o.retries = conf->max_attempts > 0 ? conf->max_attempts - 1 : 5;
 	if (!bucket_ok(bucket, strlen(bucket)))
 		return fail("bad bucket name '%s'", bucket);
 	if (!(c->bucket = strdup(bucket)))
@@ -237,23 +240,6 @@ raw_path(const struct s3 *c, const char *key)
 	return sb_finish(&b);
 }
 
-/* A curl-config string: "..." with \ and " escaped. Control characters
- * would end the line (header injection): refused. */
-static int
-cq(struct strbuf *b, const char *s)
-{
-	sb_addc(b, '"');
-	for (; *s; s++) {
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return fail("control character in an S3 request field");
-		if (*s == '"' || *s == '\\')
-			sb_addc(b, '\\');
-		sb_addc(b, *s);
-	}
-	sb_addc(b, '"');
-	return 0;
-}
-
 static int
 cfg_header(struct strbuf *b, const char *name, const char *value)
 {
@@ -264,7 +250,7 @@ cfg_header(struct strbuf *b, const char *name, const char *value)
 	if (sb_ok(&h) < 0)
 		return -1;
 	sb_adds(b, "header = ");
-	r = cq(b, h.s);
+	r = curlcfg_quote(b, h.s);
 	sb_addc(b, '\n');
 	sb_free(&h);
 	return r;
@@ -283,10 +269,11 @@ sign(struct s3 *c, const struct s3_req *r, const char *path, const char *hash,
     const char *date, struct sigv4_header *h, size_t *nh, struct sigv4_out *so)
 {
 	struct sigv4_req sr = { r->method, path, r->query, r->nquery, h, 0, hash, 0 };
-	struct sigv4_cred cred = { c->conf->access_key, c->conf->secret_key,
-	    c->conf->session_token };
+	struct sigv4_cred cred;
 	size_t n = 0, i;
 
+	if (creds_current(c->conf->creds, &cred) < 0)   /* refreshed when expiring */
+		return -1;
 	h[n++] = (struct sigv4_header){ "host", c->host };
 	h[n++] = (struct sigv4_header){ "x-amz-content-sha256", hash };
 	h[n++] = (struct sigv4_header){ "x-amz-date", date };
@@ -379,7 +366,7 @@ s3_curl_config(struct s3 *c, const struct s3_req *r, int body_fd, const char *to
 	if (sb_ok(&url) < 0)
 		goto out;
 	sb_adds(&b, "url = ");
-	bad |= cq(&b, url.s);
+	bad |= curlcfg_quote(&b, url.s);
 	sb_addc(&b, '\n');
 	for (i = 0; i < nh && !bad; i++)
 		bad |= cfg_header(&b, h[i].name, h[i].value);
@@ -394,7 +381,7 @@ s3_curl_config(struct s3 *c, const struct s3_req *r, int body_fd, const char *to
 	cfg_options(c, &b, r, body_fd, token);
 	if (c->conf->ca_bundle) {
 		sb_adds(&b, "cacert = ");
-		bad |= cq(&b, c->conf->ca_bundle);
+		bad |= curlcfg_quote(&b, c->conf->ca_bundle);
 		sb_addc(&b, '\n');
 	}
 out:

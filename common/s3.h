@@ -59,10 +59,12 @@ struct s3_opts {
 	long long max_time_ms;          /* whole request; 0 = no limit (default) */
 	long long stall_ms;             /* abort (and retry) when no byte moves
 	                                   for this long; default 120 s */
-	int retries;                    /* transient retries; default 5; 0 = none */
+	int retries;                    /* transient retries; 0 = none; -1 (the
+	                                   default): AWS_MAX_ATTEMPTS - 1 (awsconf),
+	                                   else 5 */
 	long long backoff_ms;           /* first backoff; doubles, max 30 s; default 250 ms */
 };
-#define S3_OPTS_INIT { NULL, S3_ADDR_AUTO, 30000, 0, 120000, 5, 250 }
+#define S3_OPTS_INIT { NULL, S3_ADDR_AUTO, 30000, 0, 120000, -1, 250 }
 
 struct s3 {
 	const struct awsconf *conf;     /* borrowed: must outlive the client */

@@ -28,12 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "curlcfg.h"
 #include "s3pool.h"
 #include "strbuf.h"
 #include "util.h"
@@ -44,7 +44,6 @@
 #define CURL_ERR_MAX 4096
 #define BATCH_MAX 16
 #define BATCH_BYTES (64LL << 20)
-#define CFG_PIPE (1 << 20)              /* a batch's config must fit */
 #define TOKEN_LEN 40                    /* "~fcsnap~" + 32 hex */
 #define SCAN_KEEP (1 << 20)             /* scan mode: hold at most this */
 
@@ -145,7 +144,7 @@ static int
 transient_curl(int e)
 {
 	switch (e) {
-	case 7: case 16: case 18: case 28: case 52: case 55: case 56: case 92:
+	case 7: case 16: case 18: case 28: case 52: case 55: case 56: case 65: case 92:
 		return 1;
 	}
 	return 0;
@@ -265,8 +264,10 @@ curl_error(struct s3 *c, struct strbuf *cerr, int e, const char *what, char *out
 		    c->conf->ca_bundle ? c->conf->ca_bundle : "(default)");
 	else if (e == 35)
 		msgf(out, n, "%s: TLS handshake with %s failed: %s", what, host, said);
-	else if (e == 52 || e == 56 || e == 55)
-		msgf(out, n, "%s: connection to %s was reset: %s", what, host, said);
+	else if (e == 52 || e == 56 || e == 55 || e == 18)
+		msgf(out, n, "%s: the connection to %s was lost (%s)", what, host, said);
+	else if (e == 65)       /* curl wanted to resend a body it reads from a pipe */
+		msgf(out, n, "%s: the connection to %s was lost while sending", what, host);
 	else if (e >= 128)
 		msgf(out, n, "%s: curl was killed by signal %d", what, e - 128);
 	else
@@ -277,7 +278,7 @@ static void
 http_error(struct s3 *c, int st, const char *code, const char *msg,
     const char *what, char *out, size_t n)
 {
-	const char *ak = c->conf->access_key;
+	const char *ak = c->conf->creds->access_key;
 
 	if (!code)
 		code = st == 404 ? "NoSuchKey" : NULL;
@@ -1014,7 +1015,7 @@ static char **
 curl_env(void)
 {
 	static const char *drop[] = { "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
-	    "AWS_SECURITY_TOKEN=", "AWS_ACCESS_KEY_ID=" };
+	    "AWS_SECURITY_TOKEN=", "AWS_ACCESS_KEY_ID=", "AWS_CONTAINER_AUTHORIZATION_TOKEN=" };
 	static char **env;
 	extern char **environ;
 	size_t n = 0, i, j, k = 0;
@@ -1032,22 +1033,6 @@ curl_env(void)
 			env[k++] = environ[i];
 	}
 	return env;
-}
-
-static void
-new_token(char out[TOKEN_LEN + 1])
-{
-	unsigned char r[16];
-	size_t i;
-
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		uint64_t a = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32), b = a * 0x9e3779b97f4a7c15ULL;
-		memcpy(r, &a, 8);
-		memcpy(r + 8, &b, 8);
-	}
-	memcpy(out, "~fcsnap~", 8);
-	for (i = 0; i < sizeof r; i++)
-		snprintf(out + 8 + 2 * i, 3, "%02x", r[i]);
 }
 
 /* Before a spawn: x's body pipe (read end returned, inheritable) and its
@@ -1092,34 +1077,13 @@ xfer_prepare(struct s3_pool *p, struct proc *pr, struct xfer *x, struct strbuf *
 }
 
 static int
-config_pipe(struct strbuf *cfg)
-{
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail_errno("pipe");
-	if (cfg->len > 60000 && fcntl(p[1], F_SETPIPE_SZ, CFG_PIPE) < (int)cfg->len) {
-		close(p[0]);
-		close(p[1]);
-		return fail("curl config too large for a pipe");
-	}
-	if (write_all(p[1], cfg->s, cfg->len) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return fail_errno("writing curl config");
-	}
-	close(p[1]);
-	return p[0];
-}
-
-static int
 proc_spawn(struct s3_pool *p, struct proc *pr, const int *rfds, struct strbuf *cfg)
 {
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, cfd, i;
 	char fdarg[32], *argv[5];
 
-	cfd = config_pipe(cfg);
+	cfd = curlcfg_pipe(cfg);
 	if (cfd < 0)
 		return -1;
 	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
@@ -1191,14 +1155,23 @@ static void
 finish_xfer(struct s3_pool *p, struct xfer *x, int e, struct strbuf *cerr)
 {
 	int retry = classify(p->c, x, e, cerr);
+	struct s3_result *res = x->r->res;
+	long long wait;
+	size_t l;
 
 	body_close(x);
 	x->pr = NULL;
-	if (retry && x->r->res->attempts <= p->c->o.retries) {
+	if (retry && res->attempts <= p->c->o.retries) {
+		wait = backoff(p->c, res->attempts, &p->seed);
+		warnmsg("%s; retry %d of %d in %lld.%01lld s", res->err, res->attempts,
+		    p->c->o.retries, wait / 1000, wait % 1000 / 100);
 		x->state = XF_WAIT;
-		x->restart_at = now_ms() + backoff(p->c, x->r->res->attempts, &p->seed);
+		x->restart_at = now_ms() + wait;
 		return;
 	}
+	if (retry && res->attempts > 1 && (l = strlen(res->err)) < sizeof res->err)
+		msgf(res->err + l, sizeof res->err - l, "; gave up after %d attempts",
+		    res->attempts);
 	x->state = XF_DONE;
 }
 
@@ -1232,7 +1205,7 @@ proc_start(struct s3_pool *p, struct proc *pr, int want)
 
 	memset(pr, 0, sizeof *pr);
 	pr->outfd = pr->errfd = -1;
-	new_token(pr->token);
+	curlcfg_token(pr->token, sizeof pr->token, "~fcsnap~");
 	while (pr->nq < want && (x = next_queued(p))) {
 		long long b = xfer_bytes(x);
 

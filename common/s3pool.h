@@ -19,7 +19,13 @@
  * trust, timeouts. Transient failures (HTTP 5xx, 429, SlowDown,
  * InternalError, RequestTimeout, curl 7/28/52/55/56/16/92/18) are retried
  * with exponential backoff and jitter, at most s3_opts.retries times; each
- * attempt is signed afresh.
+ * attempt is signed afresh (with credentials renewed first when they are
+ * about to expire, creds.h). Each retry is announced by one line on
+ * stderr (warnmsg: the reason, "retry N of M in S s"); a request that
+ * fails for good after retries says "gave up after N attempts". A
+ * connection lost mid-request (curl 18, 52, 55, 56, and 65: curl would
+ * have to resend a body it reads from a pipe) is "the connection to
+ * ENDPOINT was lost" and transient.
  *
  * Parallel transfers: a pool runs up to N (at most 64) curl processes and
  * takes up to s3_pool_capacity() requests at once (queued for them).

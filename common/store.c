@@ -286,14 +286,6 @@ lock_open(const struct store *s, const char *name)
 	return fd;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 int
 store_lock_timeout(const struct store *s, const char *name, long long timeout_ms)
 {

@@ -265,6 +265,15 @@ now_ms(void)
 	return now_ns() / 1000000;
 }
 
+void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 int64_t
 wall_ms(void)
 {

@@ -60,6 +60,8 @@ int parse_duration_ms(const char *s, long long *out_ms, const char *what);
 int64_t now_ms(void);
 int64_t now_ns(void);
 int64_t wall_ms(void);
+/* Sleep ms milliseconds (EINTR resumed). */
+void sleep_ms(int64_t ms);
 
 /* Full write / read with EINTR handling. write_all returns 0 or -1 (errno
  * kept). read_full reads until n bytes or EOF; returns bytes read or -1. */

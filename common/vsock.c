@@ -155,15 +155,6 @@ attempt(const struct sockaddr_un *sa, uint32_t port, int64_t deadline,
 	return r == 0 ? -1 : r == -2 ? -3 : -2;
 }
 
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 int
 vsock_connect(const char *uds_path, uint32_t port, int timeout_ms)
 {

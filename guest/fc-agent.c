@@ -1176,27 +1176,46 @@ main(int argc, char **argv)
 	const char *dir = NULL;
 	char path[PATH_MAX];
 	long long port = AGENT_DEFAULT_PORT;
-	int c, lfd;
+	int c, lfd, pid1;
 
 	prog_init(argv);
 	opterr = 0;
-	as_init = getpid() == 1;
+	as_init = pid1 = getpid() == 1;
 	while ((c = getopt_long(argc, argv, "p:U:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_long(optarg, 1, 0xfffffffe, &port, "port") < 0)
-				usage_die("%s", errmsg());
+			if (parse_long(optarg, 1, 0xfffffffe, &port, "port") < 0) {
+				if (!pid1)
+					usage_die("%s", errmsg());
+				warnmsg("%s: ignored, listening on port %u", errmsg(), AGENT_DEFAULT_PORT);
+				port = AGENT_DEFAULT_PORT;
+			}
 			break;
 		case 'U': dir = optarg; break;
 		case 'I': as_init = 1; break;
 		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
-		default: usage_die("bad option '%s': try '%s --help'", argv[optind - 1], progname);
+		case 'h':
+			if (pid1)
+				goto ignore;
+			usage(stdout);
+			return 0;
+		case 'V':
+			if (pid1)
+				goto ignore;
+			printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION);
+			return 0;
+		default:
+			if (!pid1)
+				usage_die("bad option '%s': try '%s --help'", argv[optind - 1], progname);
+		ignore:
+			/* the kernel passes its unknown boot words to init */
+			warnmsg("as process 1, ignoring the option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc && !pid1)
 		usage_die("unexpected argument '%s'", argv[optind]);
+	for (; optind < argc; optind++)
+		warnmsg("as process 1, ignoring the argument '%s'", argv[optind]);
 	test_mode = dir != NULL;
 	if (as_init)
 		init_setup();

@@ -59,6 +59,20 @@ test_expect_success 'connections closed without OK are retried until one answers
 	expect_code 0 agent-cli -t 20000 --vsock 10789 "$TRASH/flaky.sock" ping
 '
 
+test_expect_success 'connections closed after OK, before the handshake, are retried until one holds' '
+	start_bridge reset.sock -r 4
+	wait_for test -S reset.sock &&
+	expect_code 0 agent-cli -t 20000 --vsock 10789 "$TRASH/reset.sock" ping &&
+	grep -qx pong out
+'
+
+test_expect_success 'when every connection is closed before the handshake, the deadline ends it' '
+	start_bridge resetall.sock -r 1000000
+	wait_for test -S resetall.sock &&
+	expect_code 125 agent-cli -t 400 --vsock 10789 "$TRASH/resetall.sock" ping &&
+	grep_err "vsock port 10789 via $TRASH/resetall.sock: the guest closed all [0-9]+ connections before the agent.s handshake within 0.4 s"
+'
+
 test_expect_success 'a socket path longer than sun_path is reached through its directory' '
 	long=$TRASH/$(printf "%0110d" 0) &&
 	mkdir -p "$long" &&

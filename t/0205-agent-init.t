@@ -2,35 +2,9 @@
 # fc-agent as process 1 (in a new PID, mount and UTS namespace): mounts,
 # host name, reaping of orphans.  Needs root and unshare(1).
 . "$(dirname "$0")/lib.sh"
-
-if ! unshare --fork --pid --mount --uts true 2>/dev/null; then
-	test_skip 'fc-agent as PID 1' 'unshare(1) with PID/mount/UTS namespaces not available here'
-	test_done
-	exit 0
-fi
-
-# The socket dir must not be under a path the agent mounts over in its
-# namespace (/tmp, /dev, /proc, /sys): the checkout itself may be in /tmp.
-G=
-for base in /var/tmp "$FCSNAP_BUILD" /run /root; do
-	real=$(cd "$base" 2>/dev/null && pwd -P) || continue
-	case "$real/" in /tmp/*|/dev/*|/proc/*|/sys/*) continue ;; esac
-	G=$(mktemp -d "$real/fcg.XXXXXX" 2>/dev/null) && break
-done
-if [ -z "$G" ]; then
-	test_skip 'fc-agent as PID 1' 'no writable directory outside /tmp, /dev, /proc, /sys'
-	test_done
-	exit 0
-fi
-at_exit "rm -rf '$G'"
-FCSNAP_TEST_TAG=agent-$FCSNAP_TEST_TAG unshare --fork --pid --mount --uts \
-	fc-agent --unix-dir "$G" </dev/null >"$TRASH/agent.log" 2>&1 &
-UNSHARE=$!
-S=$G/10789
-wait_for test -S "$S"
-# the agent is unshare's child; killing it (PID 1) ends the namespace
-AGENT=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null | tr -d " ")
-at_exit "kill -9 $AGENT"
+. "$FCSNAP_SRC/t/init-lib.sh"
+init_dir 'fc-agent as PID 1'
+init_start
 
 test_expect_success 'the agent is process 1 of its namespace and mounted /proc' '
 	agent-cli "$S" exec -- cat /proc/1/comm >out &&

@@ -56,6 +56,18 @@ test_expect_success 'a running source is paused for the copy and resumed with --
 	test "$(vm_state src2)" = Running && vm_ping src2
 '
 
+test_expect_success 'FCSNAP_FIRECRACKER_ARGS and -F merge with the source args: each option once, ours win' '
+	FCSNAP_FIRECRACKER_ARGS=--no-seccomp fc-snap-create -l sec -r rootfs.img -m 128 &&
+	grep -q "\"firecracker_args\":\[\"--no-seccomp\"\]" "$(snapdir sec)/meta.json" &&
+	fc-snap-restore --id secsrc sec &&
+	FCSNAP_FIRECRACKER_ARGS="--no-seccomp --level Info" \
+		expect_code 0 fc-snap-create --from-vm secsrc -l sec2 -F --level -F Warning &&
+	grep -q "\"firecracker_args\":\[\"--no-seccomp\",\"--level\",\"Warning\"\]" \
+		"$(snapdir sec2)/meta.json" &&
+	expect_code 0 fc-snap-restore sec2 &&
+	vm_ping "$(cat out)"
+'
+
 test_expect_success 'a failing snapshot: the reason, the source resumed, nothing else left' '
 	FCSTANDIN_FAIL="PUT /snapshot/create" fc-snap-restore --id src3 base >/dev/null &&
 	expect_code 1 fc-snap-create --from-vm src3 -l warm4 &&

@@ -13,6 +13,16 @@ test_expect_success 'some programs are built' '
 # Long options in a text: --foo, --foo-bar (not "--" alone).
 long_opts() { grep -oE -- "--[a-z][a-z0-9-]*" | sort -u; }
 
+# lint_clean PAGE, groff_clean PAGE: no mandoc warning, no groff warning.
+lint_clean() {
+	mandoc -T lint -W warning "$1" >lint 2>&1 || true
+	! grep -v "^\$" lint | grep . || { cat lint; false; }
+}
+groff_clean() {
+	groff -ww -mandoc -Tutf8 "$1" >/dev/null 2>groff.err &&
+	test ! -s groff.err || { cat groff.err; false; }
+}
+
 for p in $progs; do
 	page=$(ls "$FCSNAP_SRC"/man/"$p".[1-8] 2>/dev/null | head -n 1)
 
@@ -21,8 +31,7 @@ for p in $progs; do
 	'
 
 	test_expect_success "$p man page lints clean" '
-		mandoc -T lint -W warning "$page" >lint 2>&1 || true
-		! grep -v "^\$" lint | grep . || { cat lint; false; }
+		lint_clean "$page"
 	'
 
 	test_expect_success "$p man page has every section a user looks for" '
@@ -32,8 +41,7 @@ for p in $progs; do
 	'
 
 	test_expect_success "$p man page renders with groff without warnings" '
-		groff -ww -mandoc -Tutf8 "$page" >/dev/null 2>groff.err &&
-		test ! -s groff.err || { cat groff.err; false; }
+		groff_clean "$page"
 	'
 
 	test_expect_success "$p --help exits 0 and prints usage on stdout" '
@@ -62,5 +70,28 @@ for p in $progs; do
 		one_line_err
 	'
 done
+
+# The pages that are no program's: formats (5) and overviews (7).
+for page in "$FCSNAP_SRC"/man/*.[57]; do
+	n=$(basename "$page")
+
+	test_expect_success "$n lints clean and renders with groff without warnings" '
+		lint_clean "$page" && groff_clean "$page"
+	'
+
+	test_expect_success "$n has a NAME, a DESCRIPTION and a SEE ALSO" '
+		for s in NAME DESCRIPTION "SEE ALSO"; do
+			grep -Eq "^\.Sh \"?$s\"?\$" "$page" || { echo "no $s section"; exit 1; }
+		done
+	'
+done
+
+test_expect_success 'the trust model is linked from README and from the pages at its boundaries' '
+	test -f "$FCSNAP_SRC/man/fcsnap-security.7" &&
+	grep -q "fcsnap-security(7)" "$FCSNAP_SRC/README" &&
+	for p in fc-snap-pull.1 fc-snap-restore.1 fc-snap-create.1 fc-exec.1 fc-snap-ls.1 fcsnap-s3.5; do
+		grep -q "^\.Xr fcsnap-security 7" "$FCSNAP_SRC/man/$p" || { echo "$p lacks it"; exit 1; }
+	done
+'
 
 test_done

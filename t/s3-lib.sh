@@ -65,7 +65,8 @@ s3_start() {
 # s3_mb NAME: create another bucket.
 s3_mb() { s3-cli mb "s3://$1"; }
 
-# s3_mixsnap NAME: a snapshot whose chunks (4 MiB) take every stored form.
+# s3_mixsnap NAME: a snapshot whose chunks (4 MiB) take every stored form
+# (its meta.json gives mem's size, as a pull requires).
 #   vmstate  6 bytes                                    raw
 #   mem      30 MiB + 100 bytes:
 #            chunk 0  random                            raw
@@ -95,7 +96,9 @@ s3_mixsnap() {
 	head -c 4096 /dev/urandom | dd of="$_m" bs=4096 seek=3071 conv=notrunc 2>/dev/null &&
 	dd if=/dev/zero of="$_m" bs=1M seek=12 count=4 conv=notrunc 2>/dev/null &&
 	head -c 4096 /dev/urandom | dd of="$_m" bs=4096 seek=4353 conv=notrunc 2>/dev/null &&
-	head -c 100 /dev/urandom | dd of="$_m" bs=1 seek=$((30 * 1048576)) conv=notrunc 2>/dev/null
+	head -c 100 /dev/urandom | dd of="$_m" bs=1 seek=$((30 * 1048576)) conv=notrunc 2>/dev/null &&
+	sed -i "s/\"mem\":{\"size\":[0-9]*/\"mem\":{\"size\":$((30 * 1048576 + 100))/" \
+		"$FCSNAP_DIR/snapshots/$1/meta.json"
 }
 
 # s3_manifest_chunk URL NAME FILE I: entry I (from 0) of FILE's chunks in
@@ -104,4 +107,34 @@ s3_manifest_chunk() {
 	s3-cli cat "$1/snapshots/$2/manifest" |
 		sed "s/.*\"name\":\"$3\"[^[]*\[\([^]]*\)\].*/\1/" | tr ',' '\n' |
 		sed -n "$(($4 + 1))p" | tr -d '"'
+}
+
+# aws_fake NAME [aws-fake.py options]: start t/aws-fake.py (fake EC2
+# metadata, container credentials and STS services) handing out the S3
+# server's key pair; sets NAME_URL (http://127.0.0.1:PORT) and logs its
+# requests to $TRASH/NAME.log. Source pair for signed AssumeRole calls:
+# FAKE_SRC_AK / FAKE_SRC_SK (exported here). Stopped at exit.
+FAKE_SRC_AK=AKIASOURCE$$
+FAKE_SRC_SK=source/secret+$$=
+export FAKE_SRC_AK FAKE_SRC_SK
+aws_fake() {
+	_n=$1
+	shift
+	: >"$TRASH/$_n.log"
+	env -u FCSNAP_TEST_TAG FAKE_AK="$AWS_ACCESS_KEY_ID" FAKE_SK="$AWS_SECRET_ACCESS_KEY" \
+		python3 "$FCSNAP_SRC/t/aws-fake.py" --log "$TRASH/$_n.log" "$@" \
+		>"$TRASH/$_n.out" 2>"$TRASH/$_n.err" </dev/null &
+	eval "${_n}_PID=$!"
+	at_exit "kill $!"
+	_i=0
+	until grep -q '^port ' "$TRASH/$_n.out" 2>/dev/null; do
+		if [ $_i -ge 300 ]; then
+			echo "aws-fake.py did not start:" >&2
+			cat "$TRASH/$_n.err" >&2
+			exit 1
+		fi
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+	eval "${_n}_URL=http://127.0.0.1:$(sed -n 's/^port //p' "$TRASH/$_n.out")"
 }

@@ -1,14 +1,17 @@
 /* fake-bridge: a stand-in for Firecracker's hybrid vsock socket, for the
  * vsock_connect tests.
  *
- *   fake-bridge [-d DELAY_MS] [-n CLOSE_FIRST] SOCKET GDIR
+ *   fake-bridge [-d DELAY_MS] [-n CLOSE_FIRST] [-r RESET_FIRST] SOCKET GDIR
  *
  * After DELAY_MS (a late-starting listener) it listens on SOCKET (any
  * length: it binds from inside the socket's directory).  Each connection
  * must start with "CONNECT <port>\n".  The first CLOSE_FIRST connections
  * are closed without an answer; later ones are bridged to the Unix socket
  * GDIR/<port> after "OK <n>\n", or closed without answer when nothing
- * listens there (as Firecracker does).  Runs until killed. */
+ * listens there (as Firecracker does).  The RESET_FIRST connections after
+ * those get "OK <n>\n" and are then closed before any byte is bridged (a
+ * guest processing the vsock transport reset after a snapshot).  Runs
+ * until killed. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,7 +71,7 @@ pump(int a, int b)
 }
 
 static void
-handle(int fd, const char *gdir, int refuse)
+handle(int fd, const char *gdir, int refuse, int reset)
 {
 	char line[64], path[200];
 	size_t n = 0;
@@ -84,7 +87,7 @@ handle(int fd, const char *gdir, int refuse)
 	g = unix_socket(path, 0);
 	if (g < 0)
 		return;
-	if (write_all(fd, "OK 1073741824\n", 14) < 0)
+	if (write_all(fd, "OK 1073741824\n", 14) < 0 || reset)
 		return;
 	pump(fd, g);
 }
@@ -92,21 +95,23 @@ handle(int fd, const char *gdir, int refuse)
 int
 main(int argc, char **argv)
 {
-	long long delay = 0, close_first = 0;
+	long long delay = 0, close_first = 0, reset_first = 0;
 	char *sock, *slash;
 	int c, lfd, fd;
 
 	prog_init(argv);
-	while ((c = getopt(argc, argv, "d:n:")) != -1) {
+	while ((c = getopt(argc, argv, "d:n:r:")) != -1) {
 		if (c == 'd' && parse_long(optarg, 0, 60000, &delay, "-d") < 0)
 			usage_die("%s", errmsg());
 		else if (c == 'n' && parse_long(optarg, 0, 1000000, &close_first, "-n") < 0)
 			usage_die("%s", errmsg());
-		else if (c != 'd' && c != 'n')
-			usage_die("usage: fake-bridge [-d MS] [-n N] SOCKET GDIR");
+		else if (c == 'r' && parse_long(optarg, 0, 1000000, &reset_first, "-r") < 0)
+			usage_die("%s", errmsg());
+		else if (c != 'd' && c != 'n' && c != 'r')
+			usage_die("usage: fake-bridge [-d MS] [-n N] [-r N] SOCKET GDIR");
 	}
 	if (argc - optind != 2)
-		usage_die("usage: fake-bridge [-d MS] [-n N] SOCKET GDIR");
+		usage_die("usage: fake-bridge [-d MS] [-n N] [-r N] SOCKET GDIR");
 	signal(SIGCHLD, SIG_IGN);
 	if (delay) {
 		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000 };
@@ -129,11 +134,13 @@ main(int argc, char **argv)
 			continue;
 		if (fork() == 0) {
 			close(lfd);
-			handle(fd, argv[optind + 1], close_first > 0);
+			handle(fd, argv[optind + 1], close_first > 0, reset_first > 0);
 			_exit(0);
 		}
 		if (close_first > 0)
 			close_first--;
+		else if (reset_first > 0)
+			reset_first--;
 		close(fd);
 	}
 }

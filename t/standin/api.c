@@ -20,6 +20,20 @@
 static const char POST_BOOT[] = "The requested operation is not supported after starting the microVM.";
 static const char PRE_BOOT[] = "The requested operation is not supported before starting the microVM.";
 
+/* Firecracker 1.3 and older word some faults differently (real v1.3.3). */
+static int
+v13(void)
+{
+	return !version_ge(1, 4);
+}
+
+/* The prefix of snapshot load faults. */
+static const char *
+load_err(void)
+{
+	return v13() ? "Load microVM snapshot error" : "Load snapshot error";
+}
+
 static void
 reply_json(struct reply *r, int status, struct jw *w)
 {
@@ -186,7 +200,8 @@ put_actions(struct reply *r, struct body *b)
 			return;
 		}
 		if (!S.cfg.have_boot) {
-			fault(r, "Start microvm error: Cannot start microvm without kernel configuration.");
+			fault(r, "%sCannot start microvm without kernel configuration.",
+				v13() ? "" : "Start microvm error: ");
 			return;
 		}
 		standin_die_point("InstanceStart");
@@ -224,7 +239,8 @@ put_boot_source(struct reply *r, struct body *b)
 	S.boot_path = 1;
 	body_str(b->js, b->t, "kernel_image_path", k, sizeof k, "");
 	if (file_opens(k, O_RDONLY, &e) < 0) {
-		fault(r, "Boot source error: The kernel file cannot be opened: %s", oserr(e));
+		fault(r, "%sThe kernel file cannot be opened: %s", v13() ? "" : "Boot source error: ",
+			oserr(e));
 		return;
 	}
 	if (body_str(b->js, b->t, "initrd_path", i, sizeof i, NULL) &&
@@ -289,8 +305,12 @@ put_drive(struct reply *r, struct body *b, const char *pid)
 			return;
 		}
 	if (file_opens(d.path, d.ro ? O_RDONLY : O_RDWR, &e) < 0) {
-		fault(r, "Drive config error: Unable to create the virtio block device: Virtio "
-			"backend error: Error manipulating the backing file: %s %s", oserr(e), d.path);
+		if (v13())
+			fault(r, "Invalid block device path: %s", d.path);
+		else
+			fault(r, "Drive config error: Unable to create the virtio block device: "
+				"Virtio backend error: Error manipulating the backing file: %s %s",
+				oserr(e), d.path);
 		return;
 	}
 	for (k = 0; k < c->ndrives; k++)
@@ -605,6 +625,7 @@ patch_vm(struct reply *r, struct body *b)
 		standin_die_point("pause");
 		guest_pause();
 		S.state = ST_PAUSED;
+		vsock_state_changed();
 	} else {
 		S.state = ST_RUNNING;
 		guest_resume();
@@ -631,6 +652,11 @@ snapshot_create(struct reply *r, struct body *b)
 			"on uVMs with dirty page tracking disabled.");
 		return;
 	}
+	if (S.state != ST_PAUSED && v13()) {
+		fault(r, "Cannot save the microVM state: Operation not allowed: save/restore "
+			"unavailable while running");
+		return;
+	}
 	if (S.state != ST_PAUSED) {
 		fault(r, "Create snapshot error: Cannot save the microVM state: the microVM must be "
 			"paused before a snapshot is created (PATCH /vm {\"state\": \"Paused\"}).");
@@ -644,6 +670,7 @@ snapshot_create(struct reply *r, struct body *b)
 		return;
 	}
 	S.snapshotted = 1;
+	vsock_queue_reset();
 	ok(r);
 }
 
@@ -727,8 +754,8 @@ snapshot_load(struct reply *r, struct body *b)
 		return;
 	}
 	if (S.boot_path) {
-		fault(r, "Load snapshot error: Loading a microVM snapshot not allowed after "
-			"configuring boot-specific resources.");
+		fault(r, "%s: Loading a microVM snapshot not allowed after configuring "
+			"boot-specific resources.", load_err());
 		return;
 	}
 	standin_die_point("snapshot-load");
@@ -744,7 +771,7 @@ snapshot_load(struct reply *r, struct body *b)
 	if (restore(b, sp, mp, has_backend && !strcmp(ty, "Uffd"), &c) < 0) {
 		/* Firecracker treats a failed restore as fatal: it exits. */
 		S.fatal = 1;
-		fault(r, "Load snapshot error: Failed to restore from snapshot: %s", errmsg());
+		fault(r, "%s: Failed to restore from snapshot: %s", load_err(), errmsg());
 		return;
 	}
 	c.dirty = body_bool(b->js, b->t, 0, "track_dirty_pages", 0) ||
@@ -757,9 +784,11 @@ snapshot_load(struct reply *r, struct body *b)
 	S.started = 1;
 	S.loaded = 1;
 	S.state = ST_PAUSED;
+	vsock_queue_reset();
 	if (body_bool(b->js, b->t, 0, "resume_vm", 0)) {
 		S.state = ST_RUNNING;
 		guest_resume();
+		vsock_state_changed();
 	}
 	ok(r);
 }

@@ -447,6 +447,46 @@ check_obj(struct vctx *c, int i, const struct schema *s)
 	return 0;
 }
 
+/* serde_json's wording for a syntax error at pos: after '{' or an
+ * object's ',' a key must follow, after any ',' a closing bracket is a
+ * trailing comma.  NULL: none of these. */
+static const char *
+syntax_msg(const char *js, size_t n, size_t pos)
+{
+	char stack[64], prev = 0;
+	int depth = 0, instr = 0;
+	size_t i;
+
+	if (pos >= n)
+		return NULL;
+	for (i = 0; i < pos; i++) {
+		char ch = js[i];
+
+		if (instr) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				instr = 0;
+			prev = '"';
+			continue;
+		}
+		if (ch == '"')
+			instr = 1;
+		else if ((ch == '{' || ch == '[') && depth < (int)sizeof stack)
+			stack[depth++] = ch;
+		else if ((ch == '}' || ch == ']') && depth > 0)
+			depth--;
+		if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
+			prev = ch;
+	}
+	if (prev == ',' && (js[pos] == '}' || js[pos] == ']'))
+		return "trailing comma";
+	if (depth > 0 && stack[depth - 1] == '{' && (prev == '{' || prev == ',') &&
+	    js[pos] != '"' && js[pos] != '}')
+		return "key must be a string";
+	return NULL;
+}
+
 int
 body_parse(const char *what, const char *js, size_t n, struct json_tok *t, int nt,
 	char *err, size_t errn)
@@ -471,6 +511,8 @@ body_parse(const char *what, const char *js, size_t n, struct json_tok *t, int n
 			r == JSON_ENOMEM ? "too many values" : "expected value";
 		if (pos > n)
 			pos = n;
+		if (r != JSON_EPART && r != JSON_EDEPTH && r != JSON_ENOMEM && syntax_msg(js, n, pos))
+			m = syntax_msg(js, n, pos);
 		return verr(&c, pos + (pos < n), "%s", m);
 	}
 	if (check_obj(&c, 0, s) < 0)

@@ -7,10 +7,12 @@
  * v1.7.0 for FCSTANDIN_VERSION 1.7.x and older) on the Unix socket, with
  * Firecracker's status codes and {"fault_message": ...} bodies, and keeps
  * its state machine: a request real Firecracker refuses is refused the same
- * way.  Paths (api socket, kernel, drives, uds_path, snapshot files) are
+ * way.  As FCSTANDIN_VERSION 1.3.x and older it words the faults that
+ * release words differently as real v1.3.3 does (api.c v13()).  Paths (api socket, kernel, drives, uds_path, snapshot files) are
  * resolved against the working directory, like Firecracker.  Like
  * Firecracker it leaves its socket files behind when it exits, refuses to
- * start when the API socket exists, and exits after a failed snapshot load.
+ * start when the API socket exists, and exits after a failed snapshot load
+ * (refusing connections from the moment it answers it).
  *
  * Flags accepted like firecracker: --api-sock P, --id ID, --log-path P,
  * --level L, --show-level, --show-log-origin, --module M, --metrics-path P,
@@ -32,7 +34,9 @@
  * PR_SET_PDEATHSIG(SIGKILL), stdin /dev/null, stdout and stderr on our
  * stdout, and FCSTANDIN_CMDLINE set to the guest's kernel command line
  * (boot_args; after a load, those recorded in the snapshot).  PATCH /vm Paused stops its group (SIGSTOP), Resumed continues
- * it; /snapshot/create closes every bridged connection (vsock reset);
+ * it; /snapshot/create closes every bridged connection and, like a load,
+ * queues a vsock transport reset the guest processes after it resumes
+ * (see vsock.c);
  * SendCtrlAltDel sends it SIGTERM.  When the agent exits, the "VM" is gone
  * and the stand-in exits 0.  Without FCSTANDIN_AGENT no guest runs and
  * every CONNECT is closed.
@@ -50,6 +54,11 @@
  *   FCSTANDIN_DELAY_MS   hold every API request this long before handling it
  *   FCSTANDIN_BOOT_MS    delay between InstanceStart (or resume after a
  *                        load) and the guest starting
+ *   FCSTANDIN_VSOCK_RESET_MS  delay between the resume after a snapshot
+ *                        create or load and the guest processing the vsock
+ *                        transport reset Firecracker queued for it, which
+ *                        closes every vsock connection then open (vsock.c;
+ *                        default: random, 0 to 300 ms, each time)
  *   FCSTANDIN_FAIL       comma-separated calls to fail with 400 and
  *                        "fc-standin: injected failure": "METHOD /path"
  *                        (e.g. "PUT /snapshot/create") or an action_type
@@ -215,6 +224,7 @@ setup_env(void)
 	snprintf(S.snapver, sizeof S.snapver, "%s", snap_version_for(S.vmaj, S.vmin));
 	S.delay_ms = env_num("FCSTANDIN_DELAY_MS", 0, 3600000);
 	S.boot_ms = env_num("FCSTANDIN_BOOT_MS", 0, 3600000);
+	S.reset_ms = env_num("FCSTANDIN_VSOCK_RESET_MS", -1, 3600000);
 	S.dirty_pct = env_num("FCSTANDIN_DIRTY_PCT", 10, 100);
 	S.seed = (uint64_t)env_num("FCSTANDIN_SEED", 1, INT64_MAX);
 	S.fail_list = getenv("FCSTANDIN_FAIL");
@@ -446,6 +456,8 @@ loop(int sfd)
 			deadline = S.guest_boot_at;
 		if (S.exit_at && (!deadline || S.exit_at < deadline))
 			deadline = S.exit_at;
+		if (vsock_deadline() && (!deadline || vsock_deadline() < deadline))
+			deadline = vsock_deadline();
 		now = now_ms();
 		timeout = -1;
 		if (deadline)
@@ -459,6 +471,7 @@ loop(int sfd)
 		now = now_ms();
 		if (S.guest_boot_at && S.state == ST_RUNNING && now >= S.guest_boot_at)
 			guest_start_now();
+		vsock_timers(now);
 		if (S.fatal && !server_busy())
 			standin_exit(1);
 		if (S.exit_at && now >= S.exit_at)

@@ -70,14 +70,21 @@ conn_free(struct conn *c)
 	*c = conns[--nconns];
 }
 
+/* Stop listening: new connections are refused. */
+static void
+server_unlisten(void)
+{
+	if (lfd >= 0)
+		close(lfd);
+	lfd = -1;
+}
+
 void
 server_close_all(void)
 {
 	while (nconns > 0)
 		conn_free(&conns[0]);
-	if (lfd >= 0)
-		close(lfd);
-	lfd = -1;
+	server_unlisten();
 }
 
 static int
@@ -291,6 +298,8 @@ conn_step(struct conn *c)
 		memset(&rep, 0, sizeof rep);
 		api_handle(r.method, r.uri, body, (size_t)r.clen, r.clen > 0, &rep);
 		free(body);
+		if (S.fatal)
+			server_unlisten();      /* as if exited: refused from now on */
 	}
 	vlog("-> %d %s", rep.status, rep.body ? rep.body : "");
 	send_reply(c, rep.status, rep.body, r.conn_close);

@@ -8,11 +8,13 @@
  *     checksum <16 hex digits>\n    FNV-1a 64 of those bytes
  *     \n
  *     <n bytes of JSON: the VM configuration, as GET /vm/config shows it>
- * Memory file (mem_file_path): exactly mem_size_mib MiB, mode 0600, sparse.
+ * Memory file (mem_file_path): exactly mem_size_mib MiB, mode 0600; a full
+ * snapshot writes every page (no holes, like Firecracker), a diff only
+ * the dirtied ones.
  * A booted VM's memory: page i (4 KiB) is non-zero for FCSTANDIN_DIRTY_PCT
  * percent of pages, chosen and filled from hash(FCSTANDIN_SEED, i), so two
  * snapshots of the same configuration are identical.  A restored VM's
- * memory is the loaded file mapped MAP_PRIVATE; its zero pages stay holes.
+ * memory is the loaded file mapped MAP_PRIVATE.
  */
 #include "standin.h"
 
@@ -133,51 +135,66 @@ pwrite_all(int fd, const void *buf, size_t n, off_t off)
 	return 0;
 }
 
+#define RUN_PAGES 256     /* pages per write of a full snapshot (1 MiB) */
+
+/* Page i of the VM's memory into buf (a booted VM's is generated, a
+ * restored one's is copied); returns 0 if it is all zero. */
+static int
+mem_page(uint64_t i, unsigned char *buf)
+{
+	if (S.mem) {
+		memcpy(buf, S.mem + i * PAGE, PAGE);
+		return !page_zero(buf);
+	}
+	if (gen_page(i, buf))
+		return 1;
+	memset(buf, 0, PAGE);
+	return 0;
+}
+
+/* A full snapshot writes every page, zero or not, as Firecracker does (its
+ * memory file has no holes); a diff writes only the pages dirtied since
+ * the last snapshot (here: the non-zero ones, or none after a snapshot). */
 static int
 write_mem(const char *path, int diff)
 {
-	uint64_t npages = (uint64_t)S.cfg.mem_mib * 256, i;
-	unsigned char *page;
-	const unsigned char *src;
-	int fd, nz;
+	uint64_t npages = (uint64_t)S.cfg.mem_mib * 256, i, k;
+	unsigned char *run;
+	int fd, nz, e = 0;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail("Cannot write memory file %s: %s (os error %d)", path, strerror(errno),
 			errno);
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)(npages * PAGE)) < 0) {
+		e = errno;
 		close(fd);
-		return fail("Cannot write memory file %s: %s (os error %d)", path, strerror(errno),
-			errno);
+		return fail("Cannot write memory file %s: %s (os error %d)", path, strerror(e), e);
 	}
-	page = malloc(PAGE);
-	if (!page) {
+	run = malloc((size_t)RUN_PAGES * PAGE);
+	if (!run) {
 		close(fd);
 		return fail("out of memory");
 	}
-	/* a diff after an earlier snapshot: nothing was dirtied since */
 	if (diff && S.snapshotted)
 		npages = 0;
-	for (i = 0; i < npages; i++) {
-		if (i == npages / 2 && S.die_at && !strcmp(S.die_at, "snapshot-create"))
+	for (i = 0; i < npages && !e; i += k) {
+		if (i >= npages / 2 && i < npages / 2 + RUN_PAGES && S.die_at &&
+		    !strcmp(S.die_at, "snapshot-create"))
 			standin_die_point("snapshot-create");
-		if (S.mem) {
-			src = S.mem + i * PAGE;
-			nz = !page_zero(src);
-		} else {
-			nz = gen_page(i, page);
-			src = page;
+		for (k = 0; k < RUN_PAGES && i + k < npages; k++) {
+			nz = mem_page(i + k, run + k * PAGE);
+			if (diff && nz && pwrite_all(fd, run + k * PAGE, PAGE, (off_t)((i + k) * PAGE)) < 0)
+				e = errno;
 		}
-		if (nz && pwrite_all(fd, src, PAGE, (off_t)(i * PAGE)) < 0) {
-			int e = errno;
-
-			free(page);
-			close(fd);
-			return fail("Cannot write memory file %s: %s (os error %d)", path,
-				strerror(e), e);
-		}
+		if (!diff && pwrite_all(fd, run, (size_t)k * PAGE, (off_t)(i * PAGE)) < 0)
+			e = errno;
 	}
-	free(page);
+	free(run);
+	if (e) {
+		close(fd);
+		return fail("Cannot write memory file %s: %s (os error %d)", path, strerror(e), e);
+	}
 	if (close(fd) < 0)
 		return fail("Cannot write memory file %s: %s", path, strerror(errno));
 	return 0;
@@ -511,6 +528,9 @@ map_mem(const char *path, const struct vmcfg *c)
 	off_t want = (off_t)c->mem_mib << 20;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && !version_ge(1, 4))
+		return fail("Failed to load guest memory: Error creating guest memory from file: "
+			"Failed to load guest memory: %s (os error %d)", strerror(errno), errno);
 	if (fd < 0)
 		return fail("Failed to load guest memory: cannot open memory file %s: %s (os error "
 			"%d)", path, strerror(errno), errno);

@@ -69,6 +69,7 @@ struct standin {
 	char snapver[16];           /* "8.0.0" */
 	/* knobs */
 	long long delay_ms, boot_ms, dirty_pct;
+	long long reset_ms;         /* FCSTANDIN_VSOCK_RESET_MS; -1 = random 0..300 */
 	uint64_t seed;
 	const char *fail_list;      /* FCSTANDIN_FAIL */
 	const char *die_at;         /* FCSTANDIN_DIE */
@@ -81,6 +82,8 @@ struct standin {
 	int started;                /* InstanceStart or load done */
 	int loaded;                 /* restored from a snapshot */
 	int snapshotted;            /* a snapshot was taken since start */
+	int reset_pending;          /* a vsock transport reset is queued for the guest */
+	int64_t reset_at;           /* ms: the guest processes it then; 0 = not running yet */
 	unsigned char *mem;         /* loaded memory (MAP_PRIVATE) or NULL */
 	size_t mem_len;
 	int logger_fd;
@@ -141,7 +144,10 @@ void vsock_unbind(void);
 int vsock_pollfds(struct pollfd *p, int max);
 void vsock_events(struct pollfd *p, int n);
 void vsock_reset(void);                /* close every bridged connection */
-void vsock_state_changed(void);        /* retry CONNECTs held while paused */
+void vsock_state_changed(void);        /* after pause/resume: held CONNECTs, the reset */
+void vsock_queue_reset(void);          /* snapshot create/load: the guest gets a reset */
+int64_t vsock_deadline(void);          /* when vsock_timers is due, 0 = never */
+void vsock_timers(int64_t now);        /* the guest processes a queued reset */
 
 /* snap.c */
 const char *snap_version_for(int maj, int min);

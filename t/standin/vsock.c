@@ -7,6 +7,21 @@
  * empty (backpressure), EOF propagated with shutdown(SHUT_WR).  When
  * nothing listens on the port the connection is closed without a reply.
  * While the VM is paused, a CONNECT waits until it is resumed.
+ *
+ * The transport reset.  Firecracker queues VIRTIO_VSOCK_EVENT_TRANSPORT_RESET
+ * for the guest when it saves a snapshot, so the source VM (on its next
+ * resume) and every VM restored from the snapshot (on its first) processes
+ * a reset a little after it runs again, and the guest drops every vsock
+ * connection that exists at that moment.  Here: a snapshot create or load
+ * queues the reset; a resume schedules it FCSTANDIN_VSOCK_RESET_MS later
+ * (default: random, 0 to 300 ms; a pause before then postpones it to the
+ * next resume).  Until then a CONNECT is answered "OK" (the snapshotted
+ * guest kernel accepts it for the listener it had; the stand-in's guest
+ * process, restarted by a load, may not listen yet, so every port is
+ * taken to have one) but no byte crosses the bridge, as the guest's user
+ * space is not reached before its kernel handles the event; at the reset
+ * every connection is closed.  Connections made after it are bridged as
+ * usual.
  */
 #include "standin.h"
 
@@ -17,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -37,6 +53,7 @@ struct vconn {
 	int hfd, gfd;
 	int bridged;
 	int held;       /* CONNECT line complete, waiting for the VM to run */
+	int doomed;     /* answered OK before the guest's reset: closed by it */
 	char line[LINE_MAX_];
 	int linelen;
 	unsigned long port;
@@ -166,9 +183,15 @@ do_connect(struct vconn *c)
 
 	if (S.state == ST_PAUSED) {
 		c->held = 1;
+		vlog("vsock: CONNECT %lu waits for the VM to resume", c->port);
 		return 0;
 	}
 	c->held = 0;
+	if (S.reset_at) {
+		n = snprintf(ok, sizeof ok, "OK %llu\n", next_hostport++);
+		c->doomed = 1;
+		return write_all(c->hfd, ok, (size_t)n);
+	}
 	uffd_activity();
 	if (guest_connect(c) < 0)
 		return -1;
@@ -281,7 +304,8 @@ vsock_pollfds(struct pollfd *p, int max)
 		c = vc[i];
 		if (!c->bridged) {
 			p[n].fd = c->hfd;
-			p[n].events = c->held ? 0 : POLLIN;
+			/* doomed: only a full close (POLLHUP), not the host's SHUT_WR */
+			p[n].events = c->doomed ? POLLHUP : c->held ? 0 : POLLIN;
 			n++;
 			continue;
 		}
@@ -325,11 +349,11 @@ vsock_events(struct pollfd *p, int n)
 		c = vc[i];
 		re = revents_of(p, n, c->hfd);
 		if (!c->bridged) {
-			if (c->held && (re & (POLLHUP | POLLERR))) {
+			if ((c->held || c->doomed) && (re & (POLLHUP | POLLERR))) {
 				vc_free(i--);
 				continue;
 			}
-			if (re && read_line(c) < 0) {
+			if (re && !c->doomed && read_line(c) < 0) {
 				vc_free(i--);
 			}
 			continue;
@@ -345,12 +369,60 @@ vsock_events(struct pollfd *p, int n)
 }
 
 void
+vsock_queue_reset(void)
+{
+	S.reset_pending = 1;
+	S.reset_at = 0;
+}
+
+static long long
+reset_delay(void)
+{
+	unsigned short r = 0;
+
+	if (S.reset_ms >= 0)
+		return S.reset_ms;
+	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = (unsigned short)now_ms();
+	return r % 301;
+}
+
+int64_t
+vsock_deadline(void)
+{
+	return S.state == ST_RUNNING ? S.reset_at : 0;
+}
+
+void
+vsock_timers(int64_t now)
+{
+	int n = nvc;
+
+	if (!S.reset_at || S.state != ST_RUNNING || now < S.reset_at)
+		return;
+	S.reset_pending = 0;
+	S.reset_at = 0;
+	vlog("vsock: the guest processed the transport reset: %d connection(s) closed", n);
+	vsock_reset();
+}
+
+void
 vsock_state_changed(void)
 {
+	int64_t now = now_ms();
 	int i;
 
-	if (S.state == ST_PAUSED)
+	if (S.state == ST_PAUSED) {
+		S.reset_at = 0;
 		return;
+	}
+	if (S.reset_pending && !S.reset_at) {
+		long long d = reset_delay();
+
+		vlog("vsock: the guest processes the transport reset in %lld ms", d);
+		S.reset_at = now + d;           /* monotonic ms: never 0 */
+		vsock_timers(now);
+	}
 	for (i = 0; i < nvc; i++)
 		if (vc[i]->held && do_connect(vc[i]) < 0)
 			vc_free(i--);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define H64B "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define H64C "2123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define CS "65536"
 
 static int
@@ -38,8 +40,8 @@ doc(const char *vm, const char *mem, const char *rootfs)
 }
 
 #define VM "{\"name\":\"vmstate\",\"size\":10,\"mode\":384,\"chunks\":[\"" H64 "\"]}"
-#define MEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[null,\"" H64 "\"]}"
-#define SPMEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[\"" H64 ".sparse\",\"" H64 "\"]}"
+#define MEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[null,\"" H64B "\"]}"
+#define SPMEM "{\"name\":\"mem\",\"size\":65537,\"mode\":384,\"chunks\":[\"" H64C ".sparse\",\"" H64B "\"]}"
 #define RFS "{\"name\":\"rootfs.ext4\",\"size\":0,\"mode\":420,\"chunks\":[]}"
 
 int
@@ -111,7 +113,7 @@ main(void)
 		    p.files[1].chunks[0].sparse && !p.files[1].chunks[1].sparse &&
 		    !p.files[0].chunks[0].sparse, "entries keep their form");
 		s = manifest_write(&p);
-		ok(s && strstr(s, "\"format\":2,") && strstr(s, H64 ".sparse\",\"" H64 "\"]"),
+		ok(s && strstr(s, "\"format\":2,") && strstr(s, H64C ".sparse\",\"" H64B "\"]"),
 		    "a manifest with a sparse chunk is written as format 2: %s", s ? s : "");
 		free(s);
 		p.files[1].chunks[0].sparse = 0;
@@ -126,6 +128,44 @@ main(void)
 		    "a null entry's form does not count");
 		free(s);
 		manifest_free(&p);
+	}
+	ok(parses(doc(VM, "{\"name\":\"mem\",\"size\":131072,\"mode\":384,\"chunks\":[\""
+	    H64B "\",\"" H64B "\"]}", RFS)), "one chunk at two positions of one length parses");
+	ok(!parses(doc(VM, "{\"name\":\"mem\",\"size\":65547,\"mode\":384,\"chunks\":[null,\""
+	    H64 "\"]}", RFS)), "one chunk at positions of different lengths is refused");
+	ok(strstr(errmsg(), "chunk " H64 " is named at positions of different lengths") != NULL,
+	    "named: %s", errmsg());
+	ok(parses(doc(VM, "{\"name\":\"mem\",\"size\":131072,\"mode\":384,\"chunks\":[\""
+	    H64B "\",\"" H64B "\"]}", "{\"name\":\"rootfs.ext4\",\"size\":65536,\"mode\":420,"
+	    "\"chunks\":[\"" H64B "\"]}")), "a third position of that length, in another file, parses");
+	ok(!parses(docf(2, VM, "{\"name\":\"mem\",\"size\":65536,\"mode\":384,\"chunks\":[\""
+	    H64 ".sparse\"]}", "{\"name\":\"rootfs.ext4\",\"size\":10,\"mode\":420,"
+	    "\"chunks\":[\"" H64 "\"]}")), "one chunk named raw and .sparse is refused");
+	ok(strstr(errmsg(), "both raw and .sparse") != NULL, "named: %s", errmsg());
+	{
+		/* 1 TiB + 1 of nulls in 1 GiB chunks: too large; 1 TiB: fine */
+		char *d = malloc(16384), *e;
+		int big, i;
+
+		for (big = 0; big < 2; big++) {
+			e = d + sprintf(d, "{\"format\":1,\"name\":\"py\",\"chunk_size\":1073741824,"
+			    "\"files\":[" VM ",%s,{\"name\":\"mem\",\"size\":%llu,\"mode\":384,"
+			    "\"chunks\":[", RFS, (1ULL << 40) + (uint64_t)big);
+			for (i = 0; i < 1024 + big; i++)
+				e += sprintf(e, "%snull", i ? "," : "");
+			strcpy(e, "]}]}");
+			ok(parses(d) == !big, big ? "a file of more than 1 TiB is refused" :
+			    "a file of 1 TiB parses: %s", errmsg());
+		}
+		ok(strstr(errmsg(), "mem is 1099511627777 bytes, more than 1 TiB") != NULL,
+		    "named: %s", errmsg());
+		sprintf(d, "{\"format\":1,\"name\":\"py\",\"chunk_size\":1073741824,"
+		    "\"files\":[%s,%s,{\"name\":\"vmstate\",\"size\":1073741825,\"mode\":384,"
+		    "\"chunks\":[null,null]}]}", RFS,
+		    "{\"name\":\"mem\",\"size\":0,\"mode\":384,\"chunks\":[]}");
+		ok(!parses(d) && strstr(errmsg(), "vmstate is 1073741825 bytes, more than 1 GiB"),
+		    "a vmstate of more than 1 GiB is refused: %s", errmsg());
+		free(d);
 	}
 	ok(!parses("{\"format\":1,\"name\":\"../x\",\"chunk_size\":65536,\"files\":[]}"),
 	    "a bad snapshot name is refused");

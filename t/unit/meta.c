@@ -197,6 +197,49 @@ test_time_vendor(void)
 	ok(host_cpu_vendor(v, sizeof v) == 0 && v[0], "host cpu vendor: %s", v);
 }
 
+/* A bucket's meta.json: only its data is taken, its strings checked. */
+static void
+test_take_data(void)
+{
+	struct meta in, out;
+	char buf[2048];
+	int rc;
+
+	meta_init(&in);
+	meta_init(&out);
+	snprintf(buf, sizeof buf, "%s\"kernel\":\"/etc/shadow\",\"initrd\":\"/etc/gshadow\","
+	    "\"boot_args\":\"init=/bin/sh\",\"firecracker_args\":[\"--no-seccomp\"],"
+	    "\"mem_mib\":128,\"vcpus\":2,\"agent_port\":5000,\"run_command\":[\"python3\",\"-\"],%s}",
+	    good_head, good_files);
+	ok(meta_parse(buf, strlen(buf), &in) == 0 && in.nfc_args == 1 &&
+	    !strcmp(in.kernel, "/etc/shadow"), "meta_parse reads a text: %s", meta_reason());
+	ok(meta_take_data(&in, &out) == 0, "the data is taken: %s", meta_reason());
+	ok(out.nfc_args == 0 && !out.kernel[0] && !out.initrd[0] && !out.boot_args[0],
+	    "firecracker_args, kernel, initrd and boot_args are not");
+	ok(!strcmp(out.fc_version, "1.7.0") && !strcmp(out.cpu_vendor, "AuthenticAMD") &&
+	    out.mem_mib == 128 && out.vcpus == 2 && out.agent_port == 5000 &&
+	    out.nrun_cmd == 2 && !strcmp(out.run_cmd[1], "-") && out.mem.size == 2 &&
+	    out.rootfs.size == 3 && !strcmp(out.created_at, "2026-01-02T03:04:05Z"),
+	    "sizes, versions, vendor, port, run command and time are");
+	snprintf(in.cpu_vendor, sizeof in.cpu_vendor, "Genuine\033[2J");
+	rc = meta_take_data(&in, &out);
+	ok(rc < 0 && strstr(meta_reason(), "cpu_vendor") != NULL,
+	    "a vendor with a control byte is refused: %s", meta_reason());
+	snprintf(in.cpu_vendor, sizeof in.cpu_vendor, "GenuineIntel");
+	snprintf(in.fc_version, sizeof in.fc_version, "1.7/../x");
+	ok(meta_take_data(&in, &out) < 0 && strstr(meta_reason(), "firecracker_version"),
+	    "a version with a slash is refused: %s", meta_reason());
+	snprintf(in.fc_version, sizeof in.fc_version, "1.7.0");
+	snprintf(in.created_at, sizeof in.created_at, "yesterday");
+	ok(meta_take_data(&in, &out) < 0 && strstr(meta_reason(), "created_at"),
+	    "a time that is none is refused: %s", meta_reason());
+	meta_free(&in);
+	meta_free(&out);
+	ok(meta_parse("{", 1, &in) < 0 && strstr(meta_reason(), "damaged"),
+	    "meta_parse refuses bad JSON: %s", meta_reason());
+	meta_free(&in);
+}
+
 int
 main(void)
 {
@@ -207,6 +250,7 @@ main(void)
 	test_tolerant_strict();
 	test_stat();
 	test_time_vendor();
+	test_take_data();
 	rm_rf(dir);
 	return done_testing();
 }

@@ -118,6 +118,7 @@ xml(void)
 static void
 config(void)
 {
+	struct creds cr = { 0 };
 	struct awsconf conf = { 0 };
 	struct s3_opts o = S3_OPTS_INIT;
 	struct s3_req r = S3_REQ_INIT;
@@ -125,9 +126,10 @@ config(void)
 	struct s3 c;
 	char *cfg;
 
-	conf.access_key = "AKTEST";
-	conf.secret_key = "SECRET/KEY";
-	conf.session_token = "TOKEN";
+	cr.access_key = "AKTEST";
+	cr.secret_key = "SECRET/KEY";
+	cr.session_token = "TOKEN";
+	conf.creds = &cr;
 	conf.region = "eu-west-1";
 	conf.addressing = "auto";
 	o.curl = "/bin/sh";     /* any executable: only the config is built here */
@@ -152,7 +154,7 @@ config(void)
 	s3_close(&c);
 
 	conf.endpoint = "http://127.0.0.1:9000/base/";
-	conf.session_token = NULL;
+	cr.session_token = NULL;
 	if (ok(s3_open(&c, &conf, "bkt", &o) == 0, "client for a custom endpoint opens")) {
 		r = (struct s3_req)S3_REQ_INIT;
 		r.key = "k";
