@@ -46,6 +46,8 @@ usage(FILE *f)
 "                              long; exit status 124 (default: none)\n"
 "      --keep                  leave the throw-away VM running; its id goes\n"
 "                              to stderr\n"
+"      --lazy                  with -s: start before the memory is read;\n"
+"                              fc-pager serves each page on first touch\n"
 "      --remote URL            with -s: pull SNAPSHOT from URL (s3://...) when\n"
 "                              it is not in the store (default $FCSNAP_REMOTE)\n"
 "      --json                  print one JSON object with the status, the\n"
@@ -67,7 +69,7 @@ usage(FILE *f)
 "125 fc-exec failed; 126 CMD not executable; 127 CMD not found; 2 usage.\n");
 }
 
-enum { O_CODE = 256, O_KEEP, O_JSON, O_MAXOUT, O_TIMINGS, O_CONNECT, O_AGENT,
+enum { O_CODE = 256, O_KEEP, O_LAZY, O_JSON, O_MAXOUT, O_TIMINGS, O_CONNECT, O_AGENT,
 	O_RESTORE, O_VERSION, O_REMOTE };
 
 static const struct option longopts[] = {
@@ -79,6 +81,7 @@ static const struct option longopts[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "keep", no_argument, NULL, O_KEEP },
+	{ "lazy", no_argument, NULL, O_LAZY },
 	{ "remote", required_argument, NULL, O_REMOTE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "max-output", required_argument, NULL, O_MAXOUT },
@@ -134,6 +137,7 @@ parse_args(int argc, char **argv)
 		case 'w': o.cwd = optarg; break;
 		case 't': duration(optarg, "--timeout", 1, &o.timeout_ms); break;
 		case O_KEEP: o.keep = 1; break;
+		case O_LAZY: o.lazy = 1; break;
 		case O_REMOTE: o.remote = optarg; break;
 		case O_JSON: o.json = 1; break;
 		case O_MAXOUT:

@@ -1,7 +1,8 @@
 /* fc-kill: stop VMs that fc-snap-restore started and remove their run dirs. */
+#include "lazy.h"
+#include "runreg.h"
 #include "store.h"
 #include "util.h"
-#include "runreg.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -26,14 +27,20 @@ static int
 kill_one(const struct store *s, const char *id, long long grace_ms, int verbose)
 {
 	struct vm v;
+	int pf[8], np;
 
 	/* a damaged vm.json still names the run dir: vm_destroy finds the
 	   VM's process through the dir's lock */
 	if (vm_load(s, id, &v) < 0 &&
 	    (vm_id_check(id) < 0 || !v.dir[0] || access(v.dir, F_OK) < 0))
 		return -1;
-	if (vm_destroy(&v, grace_ms) < 0)
+	np = lazy_hold(v.dir, pf, 8);
+	if (vm_destroy(&v, grace_ms) < 0) {
+		while (np > 0)
+			close(pf[--np]);        /* its VM may still run */
 		return -1;
+	}
+	lazy_reap(pf, np, grace_ms);
 	if (verbose)
 		printf("%s\n", id);
 	return 0;

@@ -1,6 +1,7 @@
 /* fc-ps: list the VMs that fc-snap-restore started; drops dead entries. */
 #include "fc.h"
 #include "json.h"
+#include "lazy.h"
 #include "store.h"
 #include "util.h"
 #include "runreg.h"
@@ -91,6 +92,24 @@ age(char *out, size_t n, int64_t ms)
 		snprintf(out, n, "%lldd", s / 86400);
 }
 
+/* A lazy VM: "pager":"running" with its pids, or "gone". */
+static void
+pager_json(struct jw *w, const char *dir)
+{
+	pid_t pids[4];
+	int n, k;
+
+	if (!lazy_is(dir))
+		return;
+	n = lazy_pagers(dir, pids, (int)ARRAY_LEN(pids));
+	jw_kstr(w, "pager", n ? "running" : "gone");
+	jw_key(w, "pager_pids");
+	jw_arr(w);
+	for (k = 0; k < n; k++)
+		jw_int(w, pids[k]);
+	jw_arr_end(w);
+}
+
 static int
 print_json(const struct vm *v, int64_t now)
 {
@@ -113,6 +132,7 @@ print_json(const struct vm *v, int64_t now)
 		jw_kstr(&w, "api_sock", v->api_sock);
 		jw_kstr(&w, "vsock", v->vsock);
 		jw_kint(&w, "agent_port", v->agent_port);
+		pager_json(&w, v->dir);
 	}
 	jw_kstr(&w, "dir", v->dir);
 	jw_obj_end(&w);

@@ -46,6 +46,8 @@ usage(FILE *f)
 "                            are used (fcsnap-security(7))\n"
 "      --paused              leave the VM paused (no agent hello)\n"
 "      --no-hello            do not send the agent hello (clock, entropy)\n"
+"      --lazy                start before the memory is read: fc-pager serves\n"
+"                            each page on the guest's first touch\n"
 "  -t, --timeout DURATION    limit for each step: API socket, load, agent\n"
 "                            (default 120s)\n"
 "      --remote URL          pull NAME from URL (s3://bucket/prefix) first when\n"
@@ -56,7 +58,7 @@ usage(FILE *f)
 "      --version             print the version\n");
 }
 
-enum { O_ID = 256, O_PAUSED, O_NO_HELLO, O_JSON, O_TIMINGS, O_VERSION, O_REMOTE };
+enum { O_ID = 256, O_PAUSED, O_NO_HELLO, O_LAZY, O_JSON, O_TIMINGS, O_VERSION, O_REMOTE };
 
 static const struct option longopts[] = {
 	{ "id", required_argument, NULL, O_ID },
@@ -64,6 +66,7 @@ static const struct option longopts[] = {
 	{ "firecracker-arg", required_argument, NULL, 'F' },
 	{ "paused", no_argument, NULL, O_PAUSED },
 	{ "no-hello", no_argument, NULL, O_NO_HELLO },
+	{ "lazy", no_argument, NULL, O_LAZY },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "remote", required_argument, NULL, O_REMOTE },
 	{ "json", no_argument, NULL, O_JSON },
@@ -92,6 +95,7 @@ parse_args(int argc, char **argv)
 			break;
 		case O_PAUSED: o.paused = 1; break;
 		case O_NO_HELLO: o.no_hello = 1; break;
+		case O_LAZY: o.lazy = 1; break;
 		case 't':
 			if (parse_duration_ms(optarg, &o.timeout_ms, "--timeout") < 0 ||
 			    o.timeout_ms < 1)

@@ -145,6 +145,7 @@ prepare_vm(char *vsock, size_t n, uint32_t *port, struct meta *m)
 	ro.firecracker = o.firecracker;
 	ro.remote = o.remote;
 	ro.timeout_ms = o.restore_ms;
+	ro.lazy = o.lazy;
 	ro.no_hello = 1;        /* the hello goes on our exec connection */
 	if (restore_check(&R, &ro) < 0)
 		return -1;
@@ -198,6 +199,9 @@ teardown(void)
 		kill(R.vmm.pid, SIGKILL);
 		while (waitpid(R.vmm.pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (R.pager > 0)        /* it follows firecracker at once */
+			while (waitpid(R.pager, NULL, 0) < 0 && errno == EINTR)
+				;
 		if (rm_rf(R.vm.dir) < 0)
 			warnmsg("%s", errmsg());
 		R.vmm.pid = 0;

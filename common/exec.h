@@ -57,6 +57,7 @@ struct exec_opts {
 	long long connect_ms, agent_ms, restore_ms;
 	unsigned long long max_output;  /* json: bytes kept per stream */
 	int keep, json, timings;
+	int lazy;                       /* -s: restore with fc-pager (restore.h) */
 	int64_t start;                  /* now_ns() at the program's start
 					 * (total_ms counts from it) */
 };

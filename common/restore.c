@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "copy.h"
+#include "lazy.h"
 #include "fc.h"
 #include "fcbin.h"
 #include "pull.h"
@@ -331,6 +332,23 @@ spawn_vmm(struct restore *r, const struct restore_opts *o)
 	return 0;
 }
 
+/* Start fc-pager on the memory file and load through it instead. */
+static int
+lazy_backend(struct restore *r, const struct restore_opts *o, const char *mem,
+    struct fc_snapshot_load *l)
+{
+	char log[PATH_MAX];
+
+	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
+		return -1;
+	r->pager = lazy_start(r->vm.dir, mem, r->vmm.pid, log, (int)o->timeout_ms);
+	if (r->pager < 0)
+		return fail("VM %s: starting its page server: %s", r->vm.id, errmsg());
+	l->mem_backend_path = LAZY_SOCK;
+	l->mem_backend_type = "Uffd";
+	return 0;
+}
+
 static int
 load(struct restore *r, const struct restore_opts *o)
 {
@@ -343,6 +361,8 @@ load(struct restore *r, const struct restore_opts *o)
 	l.snapshot_path = state;
 	l.mem_backend_path = mem;
 	l.mem_backend_type = "File";
+	if (o->lazy && lazy_backend(r, o, mem, &l) < 0)
+		return -1;
 	l.resume_vm = !o->paused;
 	if (fc_snapshot_load(&r->vmm.fc, &l) < 0) {
 		snprintf(msg, sizeof msg, "%s", errmsg());

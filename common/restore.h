@@ -59,6 +59,8 @@ struct restore_opts {
 	long long timeout_ms;           /* each step: API socket, load, agent */
 	int paused;                     /* leave it paused (implies no hello) */
 	int no_hello;                   /* skip the agent hello */
+	int lazy;                       /* memory served on demand by fc-pager
+					 * (lazy.h): Uffd backend */
 	const char *remote;             /* pull a missing snapshot from this
 					 * s3:// URL (NULL: $FCSNAP_REMOTE) */
 	char *const *fc_args;           /* host firecracker arguments (-F),
@@ -87,6 +89,7 @@ struct restore {
 	int filefd[3];                  /* vmstate, mem, rootfs.ext4, open from
 					 * snapfd: they outlive a refresh that
 					 * deletes this generation meanwhile */
+	pid_t pager;                    /* o.lazy: fc-pager, our child */
 	int copy_kind;                  /* COPY_LINK, COPY_REFLINK or
 					 * COPY_SPARSE (copy.h) */
 	char fc_bin[PATH_MAX];

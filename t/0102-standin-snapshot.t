@@ -183,12 +183,6 @@ test_expect_success 'load is refused when the vsock uds_path already exists' '
 	load_fails ve "Load snapshot error: .*Address in use"
 '
 
-test_expect_success 'a Uffd memory backend is refused clearly' '
-	si_restore_dir s1 uf &&
-	load_fails uf "cannot serve a Uffd memory backend" \
-		"{\"snapshot_path\":\"vmstate\",\"mem_backend\":{\"backend_type\":\"Uffd\",\"backend_path\":\"uffd.sock\"}}"
-'
-
 test_expect_success 'a missing state file is refused' '
 	mkdir -p ms2 &&
 	load_fails ms2 "Failed to get snapshot state from file"

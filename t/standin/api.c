@@ -643,7 +643,7 @@ patch_vm(struct reply *r, struct body *b)
 static void
 snapshot_create(struct reply *r, struct body *b)
 {
-	char sp[SPATH], mp[SPATH], ty[8];
+	char sp[SPATH], mp[SPATH], ty[8] = "";
 	int diff;
 
 	if (parse(r, "SnapshotCreateParams", b) < 0)
@@ -715,11 +715,11 @@ apply_overrides(struct body *b, struct vmcfg *c)
 }
 
 static int
-restore(struct body *b, const char *sp, const char *mp, struct vmcfg *c)
+restore(struct body *b, const char *sp, const char *mp, int uffd, struct vmcfg *c)
 {
 	int k, e;
 
-	if (snap_load(sp, mp, c) < 0)
+	if ((uffd ? snap_load_uffd(sp, mp, c) : snap_load(sp, mp, c)) < 0)
 		return -1;
 	if (apply_overrides(b, c) < 0)
 		return -1;
@@ -737,7 +737,7 @@ static void
 snapshot_load(struct reply *r, struct body *b)
 {
 	static struct vmcfg c;
-	char sp[SPATH], mp[SPATH], ty[8];
+	char sp[SPATH], mp[SPATH], ty[8] = "";
 	int has_file, has_backend, mb;
 
 	if (parse(r, "SnapshotLoadParams", b) < 0)
@@ -771,16 +771,9 @@ snapshot_load(struct reply *r, struct body *b)
 		mb = json_get(b->js, b->t, 0, "mem_backend");
 		json_str(b->js, b->t, json_get(b->js, b->t, mb, "backend_path"), mp, sizeof mp);
 		json_str(b->js, b->t, json_get(b->js, b->t, mb, "backend_type"), ty, sizeof ty);
-		if (!strcmp(ty, "Uffd")) {
-			S.fatal = 1;
-			fault(r, "%s: Failed to restore from snapshot: Failed to load "
-				"guest memory: fc-standin cannot serve a Uffd memory backend (use "
-				"backend_type File)", load_err());
-			return;
-		}
 	}
 	memset(&c, 0, sizeof c);
-	if (restore(b, sp, mp, &c) < 0) {
+	if (restore(b, sp, mp, has_backend && !strcmp(ty, "Uffd"), &c) < 0) {
 		/* Firecracker treats a failed restore as fatal: it exits. */
 		S.fatal = 1;
 		fault(r, "%s: Failed to restore from snapshot: %s", load_err(), errmsg());

@@ -98,6 +98,12 @@ gen_page(uint64_t i, unsigned char *out)
 	return 1;
 }
 
+int
+snap_gen_page(uint64_t i, unsigned char *out)
+{
+	return gen_page(i, out);
+}
+
 static int
 page_zero(const unsigned char *p)
 {
@@ -308,6 +314,7 @@ snap_cfg_json(struct jw *w, const struct vmcfg *c, int full)
 		jw_kbool(w, "standin_smt", c->smt);
 		jw_kstr(w, "standin_cpu_template", c->cpu_template);
 		kstr_or_null(w, "standin_kernel", c->have_boot, c->kernel);
+		uffd_sums_json(w);
 	}
 	jw_obj_end(w);
 }
@@ -544,8 +551,8 @@ map_mem(const char *path, const struct vmcfg *c)
 	return 0;
 }
 
-int
-snap_load(const char *state_path, const char *mem_path, struct vmcfg *c)
+static int
+load(const char *state_path, const char *mem_path, struct vmcfg *c, int uffd)
 {
 	char ver[32], *buf, *js;
 	size_t len, jl;
@@ -568,10 +575,23 @@ snap_load(const char *state_path, const char *mem_path, struct vmcfg *c)
 			"v%s, Firecracker v%s loads v%d.x.x up to v%s", ver, S.version, omaj,
 			S.snapver);
 	}
-	if (cfg_from_json(js, jl, c) < 0) {
+	if (cfg_from_json(js, jl, c) < 0 || uffd_sums_load(js, jl, c) < 0 ||
+	    (uffd && uffd_map(mem_path, c) < 0)) {
 		free(buf);
 		return -1;
 	}
 	free(buf);
-	return map_mem(mem_path, c);
+	return uffd ? 0 : map_mem(mem_path, c);
+}
+
+int
+snap_load(const char *state_path, const char *mem_path, struct vmcfg *c)
+{
+	return load(state_path, mem_path, c, 0);
+}
+
+int
+snap_load_uffd(const char *state_path, const char *sock, struct vmcfg *c)
+{
+	return load(state_path, sock, c, 1);
 }

@@ -154,9 +154,19 @@ const char *snap_version_for(int maj, int min);
 int snap_create(const char *state_path, const char *mem_path, int diff);
 /* Load: validate and fill cfg, map memory. Returns 0 or -1 (message set). */
 int snap_load(const char *state_path, const char *mem_path, struct vmcfg *cfg);
+/* The same with a Uffd backend: mem_path is the handler's socket (uffd.c). */
+int snap_load_uffd(const char *state_path, const char *sock, struct vmcfg *cfg);
+/* Page i of a booted VM's memory into out; 0 if it is all zero. */
+int snap_gen_page(uint64_t i, unsigned char *out);
 int snap_describe(const char *state_path, char *ver, size_t n);
 void snap_cfg_json(struct jw *w, const struct vmcfg *c, int full);
 void snap_machine_json(struct jw *w, const struct vmcfg *c);
+
+/* uffd.c: the Uffd memory backend (see there) */
+void uffd_sums_json(struct jw *w);     /* "standin_page_sums" of the memory */
+int uffd_sums_load(const char *js, size_t n, const struct vmcfg *c);
+int uffd_map(const char *sock, const struct vmcfg *c); /* 0 or -1 (message) */
+void uffd_activity(void);              /* guest activity: check pages */
 
 /* guest.c */
 int guest_dir_make(void);

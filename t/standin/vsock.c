@@ -192,6 +192,7 @@ do_connect(struct vconn *c)
 		c->doomed = 1;
 		return write_all(c->hfd, ok, (size_t)n);
 	}
+	uffd_activity();
 	if (guest_connect(c) < 0)
 		return -1;
 	c->h2g.buf = malloc(BUFSZ);

@@ -1,0 +1,761 @@
+/* pager: a userfaultfd page server for one Firecracker VM.  See pager.h. */
+#include "pager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "util.h"
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define MAX_FDS 4
+#define MAX_DEFER 1024
+
+#define BIT(m, i) ((m)[(i) >> 3] & (1u << ((i) & 7)))
+#define SET(m, i) ((m)[(i) >> 3] |= (unsigned char)(1u << ((i) & 7)))
+#define CLR(m, i) ((m)[(i) >> 3] &= (unsigned char)~(1u << ((i) & 7)))
+
+void
+pager_init(struct pager *p)
+{
+	memset(p, 0, sizeof *p);
+	p->lfd = p->uffd = p->memfd = p->pidfd = -1;
+}
+
+void
+pager_free(struct pager *p)
+{
+	if (p->lfd >= 0)
+		close(p->lfd);
+	if (p->sock[0])
+		unlink(p->sock);
+	if (p->uffd >= 0)
+		close(p->uffd);
+	if (p->memfd >= 0)
+		close(p->memfd);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	if (p->mem)
+		munmap((void *)(uintptr_t)p->mem, p->mem_size);
+	free(p->data);
+	free(p->served);
+	free(p->removed);
+	pager_init(p);
+}
+
+/* ---- the memory file ---- */
+
+static int
+unsafe_mode(const struct stat *st)
+{
+	return (st->st_uid != geteuid() && st->st_uid != 0) || (st->st_mode & 022);
+}
+
+static int
+map_data(struct pager *p, const char *mem)
+{
+	off_t d, h = 0;
+	uint64_t i;
+
+	for (;;) {
+		d = lseek(p->memfd, h, SEEK_DATA);
+		if (d < 0 && errno == ENXIO)
+			return 0;
+		if (d < 0)
+			return fail_errno("%s: SEEK_DATA", mem);
+		h = lseek(p->memfd, d, SEEK_HOLE);
+		if (h < 0)
+			return fail_errno("%s: SEEK_HOLE", mem);
+		for (i = (uint64_t)d / PAGER_PAGE; i < p->npages &&
+		    i * PAGER_PAGE < (uint64_t)h; i++)
+			SET(p->data, i);
+	}
+}
+
+static int
+open_mem(struct pager *p, const char *mem)
+{
+	struct stat st;
+	size_t bm;
+	void *m;
+
+	p->memfd = open(mem, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (p->memfd < 0)
+		return fail_errno("memory file %s", mem);
+	if (fstat(p->memfd, &st) < 0)
+		return fail_errno("memory file %s", mem);
+	if (!S_ISREG(st.st_mode))
+		return fail("memory file %s is not a regular file", mem);
+	if (unsafe_mode(&st))
+		return fail("memory file %s: unsafe owner or mode (uid %ld, mode %03o): it must "
+		    "be ours and not writable by others", mem, (long)st.st_uid,
+		    (unsigned)st.st_mode & 0777);
+	if (st.st_size <= 0 || st.st_size % PAGER_PAGE)
+		return fail("memory file %s is %lld bytes: not a whole number of 4 KiB pages",
+		    mem, (long long)st.st_size);
+	p->mem_size = (uint64_t)st.st_size;
+	p->npages = p->mem_size / PAGER_PAGE;
+	m = mmap(NULL, p->mem_size, PROT_READ, MAP_SHARED, p->memfd, 0);
+	if (m == MAP_FAILED)
+		return fail_errno("memory file %s: mmap", mem);
+	p->mem = m;
+	bm = (size_t)(p->npages + 7) / 8;
+	p->data = calloc(1, bm);
+	p->served = calloc(1, bm);
+	p->removed = calloc(1, bm);
+	if (!p->data || !p->served || !p->removed)
+		return fail("memory file %s: out of memory", mem);
+	return map_data(p, mem);
+}
+
+/* ---- the socket ---- */
+
+static int
+check_dir(const char *sock)
+{
+	char dir[4096], *slash;
+	struct stat st;
+
+	if (fmt(dir, sizeof dir, "%s", sock) < 0)
+		return -1;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (stat(dir, &st) < 0)
+		return fail_errno("socket directory %s", dir);
+	if (!S_ISDIR(st.st_mode) || unsafe_mode(&st))
+		return fail("socket directory %s: unsafe owner or mode (uid %ld, mode %03o): it "
+		    "must be ours and not writable by others", dir, (long)st.st_uid,
+		    (unsigned)st.st_mode & 0777);
+	return 0;
+}
+
+static int
+listen_on(struct pager *p, const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int r;
+
+	if (strlen(sock) >= sizeof sa.sun_path)
+		return fail("socket path %s is longer than %zu bytes: use a shorter (or "
+		    "relative) path", sock, sizeof sa.sun_path - 1);
+	if (check_dir(sock) < 0)
+		return -1;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	p->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->lfd < 0)
+		return fail_errno("socket");
+	old = umask(0177);
+	r = bind(p->lfd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0)
+		return fail_errno("socket %s", sock);
+	snprintf(p->sock, sizeof p->sock, "%s", sock);
+	if (chmod(sock, 0600) < 0 || listen(p->lfd, 4) < 0)
+		return fail_errno("socket %s", sock);
+	return 0;
+}
+
+int
+pager_open(struct pager *p, const char *mem, const char *sock)
+{
+	if (open_mem(p, mem) < 0 || listen_on(p, sock) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- the region list ---- */
+
+static int
+region_int(const char *js, const struct json_tok *t, int o, const char *key, int need,
+    uint64_t *v)
+{
+	int64_t x;
+	int i = json_get(js, t, o, key);
+
+	if (i < 0) {
+		if (need)
+			return fail("region list: a region has no %s", key);
+		*v = 0;
+		return 1;
+	}
+	if (json_int(js, t, i, &x) < 0 || x < 0)
+		return fail("region list: %s is not a non-negative integer", key);
+	*v = (uint64_t)x;
+	return 0;
+}
+
+static int
+overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+	return a < b + bn && b < a + an;
+}
+
+static int
+check_region(const struct pager *p, const struct pager_region *r, int k)
+{
+	int j;
+
+	if (!r->size || r->base % PAGER_PAGE || r->size % PAGER_PAGE || r->off % PAGER_PAGE)
+		return fail("region list: region %d (base %#llx, size %llu, offset %llu) is empty "
+		    "or not 4 KiB-aligned", k, (unsigned long long)r->base,
+		    (unsigned long long)r->size, (unsigned long long)r->off);
+	if (r->base + r->size < r->base || r->off > p->mem_size ||
+	    r->size > p->mem_size - r->off)
+		return fail("region list: region %d (offset %llu, size %llu) lies outside the "
+		    "%llu-byte memory file", k, (unsigned long long)r->off,
+		    (unsigned long long)r->size, (unsigned long long)p->mem_size);
+	for (j = 0; j < k; j++)
+		if (overlap(r->base, r->size, p->reg[j].base, p->reg[j].size) ||
+		    overlap(r->off, r->size, p->reg[j].off, p->reg[j].size))
+			return fail("region list: regions %d and %d overlap", j, k);
+	return 0;
+}
+
+static int
+page_size_ok(const char *js, const struct json_tok *t, int o)
+{
+	static const char *const keys[] = { "page_size", "page_size_kib" };
+	uint64_t v;
+	size_t k;
+	int r;
+
+	for (k = 0; k < ARRAY_LEN(keys); k++) {
+		r = region_int(js, t, o, keys[k], 0, &v);
+		if (r < 0)
+			return -1;
+		if (r == 0 && v != PAGER_PAGE)
+			return fail("region list: %s %llu: only 4 KiB pages are served (a VM "
+			    "with huge pages needs the File backend)", keys[k],
+			    (unsigned long long)v);
+	}
+	return 0;
+}
+
+int
+pager_parse_regions(struct pager *p, const char *js, size_t n)
+{
+	struct json_tok t[PAGER_MAX_REGIONS * 16 + 1];
+	struct pager_region *r;
+	int nt, k, o;
+
+	nt = json_parse(js, n, t, (int)ARRAY_LEN(t), NULL);
+	if (nt < 1)
+		return fail("region list from firecracker: %s", json_strerror(nt));
+	if (t[0].type != JSON_ARRAY || t[0].size < 1 || t[0].size > PAGER_MAX_REGIONS)
+		return fail("region list from firecracker: not an array of 1 to %d regions",
+		    PAGER_MAX_REGIONS);
+	for (k = 0; k < t[0].size; k++) {
+		o = json_index(t, 0, k);
+		r = &p->reg[k];
+		if (t[o].type != JSON_OBJECT)
+			return fail("region list: region %d is not an object", k);
+		if (region_int(js, t, o, "base_host_virt_addr", 1, &r->base) < 0 ||
+		    region_int(js, t, o, "size", 1, &r->size) < 0 ||
+		    region_int(js, t, o, "offset", 1, &r->off) < 0 ||
+		    page_size_ok(js, t, o) < 0 || check_region(p, r, k) < 0)
+			return -1;
+	}
+	p->nreg = t[0].size;
+	return 0;
+}
+
+/* ---- the handshake ---- */
+
+static int
+wait_readable(int fd, int pidfd, int64_t deadline, const char *what)
+{
+	struct pollfd pf[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return fail("timed out waiting for %s", what);
+		r = poll(pf, pidfd >= 0 ? 2 : 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail_errno("poll");
+		if (pidfd >= 0 && pf[1].revents)
+			return fail("firecracker exited before %s", what);
+		if (pf[0].revents)
+			return 0;
+	}
+}
+
+static int
+is_uffd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof target - 1);
+	if (n < 0)
+		return 0;
+	target[n] = 0;
+	return !strcmp(target, "anon_inode:[userfaultfd]");
+}
+
+/* Keep the first fd passed (it must be a userfaultfd); close any others. */
+static int
+take_fds(struct pager *p, struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	int fds[MAX_FDS], n, k;
+
+	if (mh->msg_flags & MSG_CTRUNC)
+		return fail("firecracker's message carried more file descriptors than expected");
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(cm), (size_t)n * sizeof(int));
+		for (k = 0; k < n; k++) {
+			if (p->uffd < 0)
+				p->uffd = fds[k];
+			else
+				close(fds[k]);
+		}
+	}
+	return 0;
+}
+
+static int
+recv_handshake(struct pager *p, int c, int64_t deadline)
+{
+	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+	struct json_tok t[PAGER_MAX_REGIONS * 16 + 1];  /* as many as the parse */
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int r;
+
+	buf = malloc(PAGER_MSG_MAX);
+	if (!buf)
+		return fail("out of memory");
+	for (;;) {
+		struct iovec iov = { buf + len, PAGER_MSG_MAX - len };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			.msg_controllen = sizeof cbuf };
+
+		if (wait_readable(c, p->pidfd, deadline, "firecracker's region list") < 0)
+			goto bad;
+		n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			fail_errno("receiving firecracker's region list");
+			goto bad;
+		}
+		if (take_fds(p, &mh) < 0)
+			goto bad;
+		len += (size_t)n;
+		r = json_parse(buf, len, t, (int)ARRAY_LEN(t), NULL);
+		if (r != JSON_EPART && len && p->uffd >= 0)
+			break;          /* complete (or wrong: the parser says) */
+		if (n == 0 || len == PAGER_MSG_MAX) {
+			fail("firecracker's region list is %s", n == 0 ?
+			    "incomplete or came without a userfaultfd" : "too long");
+			goto bad;
+		}
+	}
+	if (!is_uffd(p->uffd)) {
+		fail("the descriptor firecracker passed is not a userfaultfd");
+		goto bad;
+	}
+	r = pager_parse_regions(p, buf, len);
+	free(buf);
+	return r;
+bad:
+	free(buf);
+	return -1;
+}
+
+static int
+peer_ok(struct pager *p, int c, pid_t pid)
+{
+	struct ucred cr;
+	socklen_t cl = sizeof cr;
+
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+		return fail_errno("SO_PEERCRED");
+	if (pid && cr.pid != pid)
+		return fail("connection from pid %ld, not from firecracker (pid %ld): refused",
+		    (long)cr.pid, (long)pid);
+	p->peer = cr.pid;
+	if (!pid) {
+		p->pidfd = (int)syscall(SYS_pidfd_open, cr.pid, 0);
+		if (p->pidfd < 0)
+			return fail_errno("pidfd_open %ld", (long)cr.pid);
+	}
+	return 0;
+}
+
+int
+pager_accept(struct pager *p, pid_t pid, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int c, r;
+
+	if (pid) {
+		p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (p->pidfd < 0)
+			return fail_errno("firecracker pid %ld", (long)pid);
+	}
+	if (wait_readable(p->lfd, p->pidfd, deadline, "firecracker to connect") < 0)
+		return -1;
+	c = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (c < 0)
+		return fail_errno("accept");
+	r = peer_ok(p, c, pid) < 0 ? -1 : recv_handshake(p, c, deadline);
+	close(c);
+	close(p->lfd);
+	p->lfd = -1;
+	unlink(p->sock);
+	p->sock[0] = 0;
+	return r;
+}
+
+/* ---- serving ---- */
+
+static const struct pager_region *
+region_of(const struct pager *p, uint64_t addr)
+{
+	int k;
+
+	for (k = 0; k < p->nreg; k++)
+		if (addr >= p->reg[k].base && addr - p->reg[k].base < p->reg[k].size)
+			return &p->reg[k];
+	return NULL;
+}
+
+/* Populate n pages at dst (file page fp): 0, 1 = EAGAIN (retry later), -1. */
+static int
+populate(struct pager *p, uint64_t dst, uint64_t fp, uint64_t n, int zero)
+{
+	uint64_t len = n * PAGER_PAGE, done;
+	long r;
+
+	if (zero) {
+		struct uffdio_zeropage z = { { dst, len }, 0, 0 };
+
+		r = ioctl(p->uffd, UFFDIO_ZEROPAGE, &z);
+		done = z.zeropage > 0 ? (uint64_t)z.zeropage : 0;
+	} else {
+		struct uffdio_copy c = { dst, (uint64_t)(uintptr_t)(p->mem + fp * PAGER_PAGE),
+			len, 0, 0 };
+
+		r = ioctl(p->uffd, UFFDIO_COPY, &c);
+		done = c.copy > 0 ? (uint64_t)c.copy : 0;
+	}
+	if (r == 0)
+		return 0;
+	if (errno == EAGAIN)
+		return 1;
+	if (errno == EEXIST) {
+		/* a page in the run is there already: the rest one by one */
+		uint64_t k;
+
+		for (k = done / PAGER_PAGE + 1; k < n; k++)
+			if (populate(p, dst + k * PAGER_PAGE, fp + k, 1, zero) != 0)
+				return populate(p, dst + k * PAGER_PAGE, fp + k, 1, zero);
+		return 0;
+	}
+	return fail_errno("%s at %#llx (%llu pages)", zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY",
+	    (unsigned long long)dst, (unsigned long long)n);
+}
+
+/* Runs end where removed pages (zero, whatever the file says) begin or end. */
+static int
+run_end(const struct pager *p, uint64_t fp0, uint64_t i, uint64_t hi)
+{
+	int rm = BIT(p->removed, fp0 + i) != 0;
+	uint64_t j;
+
+	for (j = i + 1; j < hi && !BIT(p->served, fp0 + j) &&
+	    (BIT(p->removed, fp0 + j) != 0) == rm; j++)
+		;
+	return (int)(j - i);
+}
+
+/* A run is zero-filled when removed or all holes, else copied whole
+ * (holes inside it read as zeroes from the file): one ioctl a run. */
+static int
+run_zero(const struct pager *p, uint64_t fp, uint64_t n)
+{
+	uint64_t k;
+
+	if (BIT(p->removed, fp))
+		return 1;
+	for (k = 0; k < n; k++)
+		if (BIT(p->data, fp + k))
+			return 0;
+	return 1;
+}
+
+/* Serve the block around addr: 0, 1 = retry later, -1. */
+static int
+serve(struct pager *p, uint64_t addr)
+{
+	const struct pager_region *r = region_of(p, addr);
+	uint64_t page, lo, hi, i, j, fp0;
+	int z, rc;
+
+	if (!r)
+		return fail("firecracker faulted at %#llx, outside the guest memory regions it "
+		    "announced", (unsigned long long)addr);
+	page = (addr - r->base) / PAGER_PAGE;
+	lo = page & ~(uint64_t)(PAGER_BLOCK / PAGER_PAGE - 1);
+	hi = lo + PAGER_BLOCK / PAGER_PAGE;
+	if (hi > r->size / PAGER_PAGE)
+		hi = r->size / PAGER_PAGE;
+	fp0 = r->off / PAGER_PAGE;
+	CLR(p->served, fp0 + page);     /* it faulted: it is missing */
+	for (i = lo; i < hi; i = j) {
+		if (BIT(p->served, fp0 + i)) {
+			j = i + 1;
+			continue;
+		}
+		j = i + (uint64_t)run_end(p, fp0, i, hi);
+		z = run_zero(p, fp0 + i, j - i);
+		rc = populate(p, r->base + i * PAGER_PAGE, fp0 + i, j - i, z);
+		if (rc)
+			return rc;
+		if (z)
+			p->st.zeroed += j - i;
+		else
+			p->st.copied += j - i;
+		for (; i < j; i++)
+			SET(p->served, fp0 + i);
+	}
+	return 0;
+}
+
+static void
+mark_removed(struct pager *p, uint64_t start, uint64_t end)
+{
+	uint64_t a, fp0, i;
+	const struct pager_region *r;
+
+	p->st.removes++;
+	for (a = start & ~(uint64_t)(PAGER_PAGE - 1); a < end; a += PAGER_PAGE) {
+		r = region_of(p, a);
+		if (!r)
+			continue;
+		fp0 = r->off / PAGER_PAGE;
+		i = (a - r->base) / PAGER_PAGE;
+		SET(p->removed, fp0 + i);
+		CLR(p->served, fp0 + i);
+	}
+}
+
+static int
+handle(struct pager *p, const struct uffd_msg *m, uint64_t *defer, int *nd)
+{
+	int64_t t;
+	int rc;
+
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		t = now_ns();
+		if (!p->st.first_ns)
+			p->st.first_ns = t;
+		rc = serve(p, m->arg.pagefault.address);
+		p->st.last_ns = now_ns();
+		p->st.busy_ns += p->st.last_ns - t;
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			if (*nd == MAX_DEFER)
+				return fail("too many page faults deferred by pending events");
+			defer[(*nd)++] = m->arg.pagefault.address;
+		} else {
+			p->st.faults++;
+		}
+		return 0;
+	case UFFD_EVENT_REMOVE:
+		mark_removed(p, m->arg.remove.start, m->arg.remove.end);
+		return 0;
+	default:
+		return 0;       /* not asked for; nothing to do */
+	}
+}
+
+static int
+retry_deferred(struct pager *p, uint64_t *defer, int *nd)
+{
+	struct uffd_msg m = { .event = UFFD_EVENT_PAGEFAULT };
+	int k, n = *nd;
+
+	*nd = 0;
+	for (k = 0; k < n; k++) {
+		m.arg.pagefault.address = defer[k];
+		if (handle(p, &m, defer, nd) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+pager_serve(struct pager *p)
+{
+	static uint64_t defer[MAX_DEFER];
+	struct uffd_msg msg[64];
+	struct pollfd pf[2] = { { p->uffd, POLLIN, 0 }, { p->pidfd, POLLIN, 0 } };
+	ssize_t n;
+	int nd = 0, k, r;
+
+	for (;;) {
+		r = poll(pf, 2, nd ? 1 : -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail_errno("poll");
+		if (pf[1].revents || (pf[0].revents & (POLLERR | POLLHUP)))
+			return 0;       /* the VM is gone */
+		n = read(p->uffd, msg, sizeof msg);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return fail_errno("reading the userfaultfd");
+		for (k = 0; n > 0 && k < n / (ssize_t)sizeof msg[0]; k++)
+			if (handle(p, &msg[k], defer, &nd) < 0)
+				return -1;
+		if (nd && retry_deferred(p, defer, &nd) < 0)
+			return -1;
+	}
+}
+
+/* ---- the process pair ---- */
+
+static void
+print_stats(const struct pager *p)
+{
+	double ms = (double)(p->st.last_ns - p->st.first_ns) / 1e6;
+	double busy = (double)p->st.busy_ns / 1e9;
+	uint64_t pages = p->st.copied + p->st.zeroed;
+
+	warnmsg("served %llu faults: %llu pages copied, %llu zero pages, %llu removes; "
+	    "%.1f ms from first to last fault, %.1f ms populating (%.0f pages/s, %.0f MB/s)",
+	    (unsigned long long)p->st.faults, (unsigned long long)p->st.copied,
+	    (unsigned long long)p->st.zeroed, (unsigned long long)p->st.removes, ms,
+	    busy * 1e3, busy > 0 ? (double)pages / busy : 0,
+	    busy > 0 ? (double)pages * PAGER_PAGE / busy / 1e6 : 0);
+}
+
+static int
+exited(int pidfd)
+{
+	struct pollfd pf = { pidfd, POLLIN, 0 };
+
+	return pidfd >= 0 && poll(&pf, 1, 0) == 1;
+}
+
+/* The page server: tells the watcher firecracker's pid, then serves. */
+_Noreturn static void
+server(struct pager *p, pid_t pid, int accept_ms, int tell, int stats)
+{
+	int32_t peer;
+
+	if (pager_accept(p, pid, accept_ms) < 0) {
+		close(tell);
+		/* firecracker gone before it connected: nothing to serve */
+		if (!p->peer && exited(p->pidfd))
+			_exit(0);
+		die("%s", errmsg());
+	}
+	peer = (int32_t)p->peer;
+	if (write_all(tell, &peer, sizeof peer) < 0)
+		die("telling the watcher firecracker's pid: %s", strerror(errno));
+	close(tell);
+	if (pager_serve(p) < 0) {
+		warnmsg("%s", errmsg());
+		_exit(1);
+	}
+	if (stats)
+		print_stats(p);
+	_exit(0);
+}
+
+static void
+kill_vm(int pidfd, pid_t fc, pid_t srv, int st)
+{
+	char why[64];
+
+	if (WIFSIGNALED(st))
+		snprintf(why, sizeof why, "was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(why, sizeof why, "failed (exit status %d)", WEXITSTATUS(st));
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
+		warnmsg("the page server (pid %ld) %s", (long)srv, why);
+		return;
+	}
+	warnmsg("the page server (pid %ld) %s: firecracker (pid %ld) killed, its next page "
+	    "fault would have hung it forever", (long)srv, why, (long)fc);
+}
+
+int
+pager_run(struct pager *p, pid_t pid, int accept_ms, int ready_fd, int stats)
+{
+	int tell[2], st, pidfd = -1;
+	int32_t peer = (int32_t)pid;
+	pid_t srv;
+
+	if (pid && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return fail_errno("firecracker pid %ld", (long)pid);
+	if (pipe2(tell, O_CLOEXEC) < 0)
+		return fail_errno("pipe");
+	srv = fork();
+	if (srv < 0)
+		return fail_errno("fork");
+	if (srv == 0) {
+		close(tell[0]);
+		if (ready_fd >= 0)
+			close(ready_fd);
+		server(p, pid, accept_ms, tell[1], stats);
+	}
+	close(tell[1]);
+	close(p->lfd);          /* the server alone accepts */
+	p->lfd = -1;
+	p->sock[0] = 0;         /* and unlinks */
+	if (ready_fd >= 0) {
+		(void)write_all(ready_fd, "ready\n", 6);
+		close(ready_fd);
+	}
+	if (read_full(tell[0], &peer, sizeof peer) == (ssize_t)sizeof peer && !pid && peer > 0)
+		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)peer, 0);
+	close(tell[0]);
+	while (waitpid(srv, &st, 0) < 0)
+		if (errno != EINTR)
+			return fail_errno("waitpid");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	kill_vm(pidfd, (pid_t)peer, srv, st);
+	return 1;
+}
