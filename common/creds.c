@@ -117,7 +117,10 @@ creds_parse_time(const char *s, time_t *t)
 	return 0;
 }
 
-/* 0 when s is a sane value: ak [A-Za-z0-9], else no control characters. */
+/* 0 when s is a sane value: ak printable ASCII without space, '/', ','
+ * or quotes (AWS's are [A-Z0-9]; S3-compatible servers use others, such
+ * as Swift's "account:user"; none of those characters could stand in the
+ * Credential= field of a signature), else no control characters. */
 static int
 value_ok(const char *s, size_t max, int ak)
 {
@@ -127,8 +130,8 @@ value_ok(const char *s, size_t max, int ak)
 		return -1;
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ak ? !((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9')) : ch < ' ' || ch == 0x7f)
+		if (ak ? ch <= ' ' || ch >= 0x7f || strchr("/,\"'\\", ch) :
+		    ch < ' ' || ch == 0x7f)
 			return -1;
 	}
 	return 0;
