@@ -245,6 +245,8 @@ vm_load(const struct store *s, const char *id, struct vm *v)
 	if (path_join(p, sizeof p, v->dir, "vm.json") < 0)
 		return -1;
 	js = read_file_trusted(AT_FDCWD, p, 64 * 1024, &len);
+	if (!js && stat(v->dir, &st) < 0)       /* removed meanwhile (fc-kill) */
+		return fail("no VM with id %s (see fc-ps)", id);
 	if (!js)
 		return fail("VM %s: vm.json is damaged: it %s", id, errmsg());
 	rc = parse_vm(js, len, v);
