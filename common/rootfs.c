@@ -729,6 +729,7 @@ spawn_mkfs(char *const argv[], int fd_out, int *mapped)
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	int p[2], e = 0, fd;
+	sigset_t none;
 	ssize_t n;
 	pid_t pid;
 
@@ -747,6 +748,8 @@ spawn_mkfs(char *const argv[], int fd_out, int *mapped)
 	}
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL); signal(SIGHUP, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		st = 'U';
 		if (unshare(CLONE_NEWUSER) == 0) {
 			st = 'M';
@@ -906,6 +909,7 @@ run_mkfs(const char *mkfs, const char *img, uint64_t size, const struct tree_usa
 	size_t got = 0;
 	ssize_t r;
 	pid_t pid;
+	sigset_t sigs, old;
 
 	snprintf(sz, sizeof sz, "%lluk", (unsigned long long)(size / 1024));
 	snprintf(nin, sizeof nin, "%llu", (unsigned long long)inode_count(size, u));
@@ -928,13 +932,21 @@ run_mkfs(const char *mkfs, const char *img, uint64_t size, const struct tree_usa
 	argv[i] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return fail_errno("pipe");
+	/* a SIGTERM between the spawn and kid_add would leave mkfs running */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, &old);
 	pid = spawn_mkfs(argv, p[1], &mapped);
+	if (pid > 0)
+		kid_add(pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
 		return fail("%s", errmsg());
 	}
-	kid_add(pid);
 	while ((r = read(p[0], errbuf + got, sizeof errbuf - 1 - got)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
