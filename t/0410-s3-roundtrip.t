@@ -3,7 +3,7 @@
 # server: byte-identical round trips, file ranges, keys with spaces and
 # UTF-8, parallel transfers, HEAD/DELETE.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 B=s3://$S3_BUCKET
 

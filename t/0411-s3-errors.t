@@ -3,7 +3,7 @@
 # missing curl, server down, no credentials; transient failures are
 # retried with a bound.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 B=s3://$S3_BUCKET
 

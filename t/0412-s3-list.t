@@ -2,7 +2,7 @@
 # ListObjectsV2 through common/s3.c: paging with continuation tokens,
 # delimiters, prefixes with spaces and UTF-8.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 B=s3://$S3_BUCKET
 

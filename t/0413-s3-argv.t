@@ -3,7 +3,7 @@
 # header and no URL, and its environment has no AWS secret: all of it
 # travels on the config pipe.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 B=s3://$S3_BUCKET
 export AWS_SESSION_TOKEN=fcsnap-session-token-$$

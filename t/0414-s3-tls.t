@@ -2,7 +2,7 @@
 # HTTPS endpoints: an untrusted certificate is a clear error naming
 # AWS_CA_BUNDLE; with AWS_CA_BUNDLE (passed to curl as --cacert) it works.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 command -v openssl >/dev/null 2>&1 || {
 	test_skip 'HTTPS endpoint tests' 'openssl(1) is not installed'
 	test_done

@@ -4,7 +4,7 @@
 # batch (a refused connection, a response cut short) costs a retry of that
 # request only; nothing is lost or duplicated.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 B=s3://$S3_BUCKET
 REAL_CURL=$(command -v curl)

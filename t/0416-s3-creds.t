@@ -5,7 +5,7 @@
 # credentials, credential_process, AssumeRole and web identity, refresh
 # before expiry, services sections, and one clear line when it fails.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 B=s3://$S3_BUCKET
 R=$B/snaps

@@ -5,7 +5,7 @@
 # reason; a connection lost in the middle of an upload (t/tcp-cut.py in
 # front of the server) is said so, and retried.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 R=s3://$S3_BUCKET/snaps
 SD=$FCSNAP_DIR/snapshots

@@ -4,7 +4,7 @@
 # and zero pages never stored (raw, sparse and null chunks), format 1
 # manifests still read, local reuse, and refusal of bad credentials.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 R=s3://$S3_BUCKET/snaps
 SD=$FCSNAP_DIR/snapshots

@@ -5,7 +5,7 @@
 # published, a full disk leaves the old snapshot and no temp dir, a push
 # killed before the end leaves no manifest.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 R=s3://$S3_BUCKET/f
 SD=$FCSNAP_DIR/snapshots

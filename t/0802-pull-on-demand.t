@@ -3,7 +3,7 @@
 # remote is configured (FCSNAP_REMOTE or --remote), then restores it.
 . "$(dirname "$0")/lib.sh"
 . "$FCSNAP_SRC/t/lifecycle.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 lc_inputs
 at_exit kill_all_vms

@@ -4,7 +4,7 @@
 # signature-checking S3 server, are refused before anything is written,
 # or their host-side settings are dropped.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 SD=$FCSNAP_DIR/snapshots
 TIB=1099511627776

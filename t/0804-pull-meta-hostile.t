@@ -5,7 +5,7 @@
 # pulled snapshot runs firecracker with this host's arguments only.
 . "$(dirname "$0")/lib.sh"
 . "$FCSNAP_SRC/t/lifecycle.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 lc_inputs
 at_exit kill_all_vms

@@ -5,7 +5,7 @@
 # listing and sends nothing; fc-snap-push --verify finds it with a HEAD,
 # sends it again, and the snapshot pulls.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 swift_start
 R=s3://$S3_BUCKET/q
 SD=$FCSNAP_DIR/snapshots

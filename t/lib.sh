@@ -28,6 +28,8 @@ T_NAME=$(basename "$0" .t)
 # Short paths: Unix socket paths are limited to 108 bytes.
 TRASH=$(mktemp -d "${TMPDIR:-/tmp}/fct.XXXXXX") || exit 1
 export TRASH
+# the whole script runs in $TRASH: nothing a test writes lands in the source tree
+cd "$TRASH" || exit 1
 FCSNAP_DIR="$TRASH/store"
 FCSNAP_TEST_TAG="fct-$$-$(date +%s%N)"
 export FCSNAP_DIR FCSNAP_TEST_TAG

@@ -1,7 +1,7 @@
 # t/s3-lib.sh: a real S3 server for the S3 tests (sourced after t/lib.sh).
 #
 #   . "$(dirname "$0")/lib.sh"
-#   . "$(dirname "$0")/s3-lib.sh"
+#   . "$FCSNAP_SRC/t/s3-lib.sh"
 #   s3_start            # at the top level of the script, not in a test body
 #   ... s3-cli put "s3://$S3_BUCKET/key" file ...
 #
@@ -123,7 +123,7 @@ swift_start() {
 	AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 	AWS_REGION=us-east-1
 	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION S3_BUCKET S3_PORT S3_SERVER
-	s3-cli mb "s3://$S3_BUCKET" >&2 || {
+	AWS_MAX_ATTEMPTS=20 s3-cli mb "s3://$S3_BUCKET" >&2 || {
 		echo "could not make bucket $S3_BUCKET on Swift (port $S3_PORT)" >&2
 		exit 1
 	}
