@@ -55,6 +55,8 @@ struct s3_result {
 	int http_status;        /* 0 when no response arrived */
 	int curl_exit;          /* curl's exit status (0 ok) */
 	int attempts;
+	int too_big;            /* a 2xx body longer than req.mem_max: cut off */
+	int write_err;          /* writing the body to out_fd failed: errno */
 	char *body;             /* memory body, or the error body; NUL-terminated */
 	size_t body_len;
 	off_t out_bytes;        /* bytes written to out_fd */
