@@ -723,8 +723,8 @@ got_chunk(struct pull *p, struct slot *s)
 	check_body(p, s, why, sizeof why);
 	if (why[0])
 		return fail("chunk %s of %s at offset %lld is corrupt on the server "
-		    "(%s: %s); nothing was published (delete that object, then push the "
-		    "snapshot again)", nm, p->m.files[q->f].name,
+		    "(%s: %s); nothing was published (push the snapshot again with "
+		    "fc-snap-push --verify=full)", nm, p->m.files[q->f].name,
 		    (long long)pos_off(p, q), s->key, why);
 	p->st->bytes += s->direct ? (uint64_t)s->res.out_bytes : s->res.body_len;
 	p->st->bytes_raw += pos_len(p, q);

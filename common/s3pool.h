@@ -11,7 +11,8 @@
  * copy here), with an explicit Content-Length; the response (curl -i, then
  * a write-out line with a random token that ends it) comes back on curl's
  * stdout, parsed here, and the body goes to a caller's fd at an offset
- * (hashed on the way, so a pull can verify while writing) or to memory.
+ * (hashed on the way, so a pull can verify while writing) or to memory,
+ * either capped by req.mem_max (a longer body fails: res.too_big).
  *
  * Failures become one line naming the object and the fix: bad
  * credentials (SignatureDoesNotMatch, InvalidAccessKeyId), no such bucket,
