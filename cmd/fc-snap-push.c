@@ -26,8 +26,10 @@ static const char usage_text[] =
 "      --stall-timeout DUR retry a request when no byte moved for DUR\n"
 "                          (default 120s)\n"
 "  -n, --dry-run           compute and report, upload nothing\n"
-"      --verify            check (HEAD) the listed chunks it relies on and\n"
-"                          upload those missing or of the wrong size\n"
+"      --verify[=MODE]     check the listed chunks it relies on and upload\n"
+"                          those that are not right: MODE head (the\n"
+"                          default: missing or of the wrong size) or full\n"
+"                          (GET and hash each: also corrupted content)\n"
 "      --json              print a JSON summary on stdout\n"
 "  -v, --verbose           progress on stderr even when it is not a terminal\n"
 "  -h, --help              show this help\n"
@@ -83,7 +85,7 @@ parse_args(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "attempts", required_argument, NULL, O_ATTEMPTS },
 		{ "stall-timeout", required_argument, NULL, O_STALL },
-		{ "verify", no_argument, NULL, O_VERIFY },
+		{ "verify", optional_argument, NULL, O_VERIFY },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -121,7 +123,15 @@ parse_args(int argc, char **argv)
 			if (remote_opt_stall(&o.s3, optarg) < 0)
 				usage_die("%s", errmsg());
 			break;
-		case O_VERIFY: o.p.verify = 1; break;
+		case O_VERIFY:
+			if (!optarg || !strcmp(optarg, "head"))
+				o.p.verify = PUSH_VERIFY_HEAD;
+			else if (!strcmp(optarg, "full"))
+				o.p.verify = PUSH_VERIFY_FULL;
+			else
+				usage_die("bad --verify mode '%s': use --verify (or "
+				    "--verify=head) or --verify=full", optarg);
+			break;
 		case O_JSON: o.json = 1; break;
 		case 'v': o.p.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);

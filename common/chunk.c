@@ -260,14 +260,14 @@ punch(int fd, off_t off, uint64_t n)
 	return 0;
 }
 
-int
-chunk_put_raw(int fd, off_t off, const unsigned char *data, uint64_t len,
-    int scan, int do_punch)
+/* The runs of data's pages: the others written (with write), the
+ * all-zero ones punched (with do_punch). */
+static int
+scan_runs(int fd, off_t off, const unsigned char *data, uint64_t len, int write,
+    int do_punch)
 {
 	uint64_t np = chunk_npages(len), i, j, a, e;
 
-	if (!scan)
-		return pwrite_all(fd, data, len, off);
 	for (i = 0; i < np; i = j) {
 		int z;
 
@@ -279,12 +279,27 @@ chunk_put_raw(int fd, off_t off, const unsigned char *data, uint64_t len,
 				break;
 		}
 		page_span(len, i, j, &a, &e);
-		if (!z && pwrite_all(fd, data + a, e - a, off + (off_t)a) < 0)
+		if (!z && write && pwrite_all(fd, data + a, e - a, off + (off_t)a) < 0)
 			return -1;
 		if (z && do_punch && punch(fd, off + (off_t)a, e - a) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int
+chunk_put_raw(int fd, off_t off, const unsigned char *data, uint64_t len,
+    int scan, int do_punch)
+{
+	if (!scan)
+		return pwrite_all(fd, data, len, off);
+	return scan_runs(fd, off, data, len, 1, do_punch);
+}
+
+int
+chunk_punch_zero(int fd, off_t off, const unsigned char *data, uint64_t len)
+{
+	return scan_runs(fd, off, data, len, 0, 1);
 }
 
 /* Write runs of map's present pages from src: at their own offsets in

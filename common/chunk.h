@@ -100,5 +100,9 @@ int chunk_put_raw(int fd, off_t off, const unsigned char *data, uint64_t len,
 int chunk_put_pages(int fd, off_t off, const unsigned char *data, uint64_t len,
     const unsigned char *map, int punch);
 int chunk_put_sparse(int fd, off_t off, const unsigned char *obj, uint64_t len, int punch);
+/* data is the chunk already written whole at off of fd: punch its
+ * all-zero pages into holes (or write them as zeros where punching is not
+ * supported).  0, or -1 with errno. */
+int chunk_punch_zero(int fd, off_t off, const unsigned char *data, uint64_t len);
 
 #endif

@@ -281,20 +281,32 @@ write_src(struct pull *p, const struct pos *q, const struct src *s)
 }
 
 static int
-put_chunk(struct pull *p, struct pos *q, const struct src *s)
+write_failed(struct pull *p, const struct pos *q)
 {
-	errno = ENOSPC;
-	if (write_src(p, q, s) < 0) {
-		p->local_err = 1;
-		return fail_errno("writing %s at offset %lld into %s",
-		    p->m.files[q->f].name, (long long)pos_off(p, q), p->dir);
-	}
-	/* start writing it back now, so the final fsync has little left */
+	p->local_err = 1;
+	return fail_errno("writing %s at offset %lld into %s",
+	    p->m.files[q->f].name, (long long)pos_off(p, q), p->dir);
+}
+
+/* q's chunk is in place (and verified): start writing it back now, so
+ * the final fsync has little left, and journal it. */
+static int
+placed(struct pull *p, struct pos *q)
+{
 	sync_file_range(p->fds[q->f], pos_off(p, q), (off_t)pos_len(p, q),
 	    SYNC_FILE_RANGE_WRITE);
 	q->done = 1;
 	p->ndone++;
 	return journal(p, q);
+}
+
+static int
+put_chunk(struct pull *p, struct pos *q, const struct src *s)
+{
+	errno = ENOSPC;
+	if (write_src(p, q, s) < 0)
+		return write_failed(p, q);
+	return placed(p, q);
 }
 
 /* The group of positions sharing q's hash: [*a, *b). */
@@ -606,7 +618,17 @@ struct slot {
 	char *key;
 	size_t a, b;            /* the group */
 	int busy;
+	int direct;             /* the body goes straight to its place */
 };
+
+/* A raw chunk is downloaded straight into its first position (hashed on
+ * the way; journaled only once its hash is right): no copy through
+ * memory.  A sparse one must be unpacked, so it comes to memory. */
+static int
+direct_ok(const struct pos *q)
+{
+	return !q->sparse;
+}
 
 static int
 start_get(struct pull *p, struct s3_pool *pool, struct slot *s, size_t a, size_t b)
@@ -624,41 +646,90 @@ start_get(struct pull *p, struct s3_pool *pool, struct slot *s, size_t a, size_t
 	s->req.key = s->key;
 	s->req.mem_max = (size_t)chunk_max_stored(pos_len(p, &p->pos[a]), p->pos[a].sparse);
 	s->req.hash_body = 1;
+	s->direct = direct_ok(&p->pos[a]);
+	if (s->direct) {
+		s->req.out_fd = p->fds[p->pos[a].f];
+		s->req.out_off = pos_off(p, &p->pos[a]);
+	}
 	s->req.udata = s;
 	memset(&s->res, 0, sizeof s->res);
 	s->busy = 1;
 	return s3_pool_start(pool, &s->req, &s->res);
 }
 
+/* What is wrong with the object s fetched, into why ("" if nothing). */
+static void
+check_body(struct pull *p, struct slot *s, char *why, size_t n)
+{
+	const struct pos *q = &p->pos[s->a];
+	uint64_t len = pos_len(p, q);
+
+	if (s->res.too_big)
+		snprintf(why, n, "it is larger than the chunk");
+	else if (s->direct && (uint64_t)s->res.out_bytes != len)
+		snprintf(why, n, "%lld bytes, not %llu", (long long)s->res.out_bytes,
+		    (unsigned long long)len);
+	else if (!s->direct && chunk_check((const unsigned char *)s->res.body,
+	    s->res.body_len, len, q->sparse) < 0)
+		snprintf(why, n, "%s", errmsg());
+	else if (memcmp(s->res.sha256, q->sha, SHA256_LEN) != 0)
+		snprintf(why, n, "its SHA-256 is not its name");
+	else
+		why[0] = 0;
+}
+
+/* A raw chunk downloaded into its first position (verified): format 1
+ * chunks may hold zero pages, made holes here; the rest of the group is
+ * copied from it. */
+static int
+got_direct(struct pull *p, struct slot *s)
+{
+	struct pos *q = &p->pos[s->a];
+	struct src local = { SRC_RAW, p->buf };
+	uint64_t len = pos_len(p, q);
+	int fd = p->fds[q->f];
+
+	if (p->m.format < 2 || s->b - s->a > 1) {
+		if (pread(fd, p->buf, len, pos_off(p, q)) != (ssize_t)len)
+			return write_failed(p, q);
+		if (p->m.format < 2 && chunk_punch_zero(fd, pos_off(p, q), p->buf, len) < 0)
+			return write_failed(p, q);
+	}
+	p->st->downloaded++;
+	if (placed(p, q) < 0)
+		return -1;
+	return fill_group(p, s->a, s->b, &local, &p->st->duplicate, &p->st->duplicate);
+}
+
 static int
 got_chunk(struct pull *p, struct slot *s)
 {
 	const struct pos *q = &p->pos[s->a];
-	const unsigned char *body = (const unsigned char *)s->res.body;
-	struct src src = { q->sparse ? SRC_SPARSE : SRC_RAW, body };
+	struct src src = { q->sparse ? SRC_SPARSE : SRC_RAW,
+	    (const unsigned char *)s->res.body };
 	char nm[CHUNK_NAME_MAX], why[300];
-	uint64_t len = pos_len(p, q);
 
 	chunk_name(q->sha, q->sparse, nm);
 	if (!s->res.ok && s->res.not_found)
 		return fail("chunk %s of %s at offset %lld is missing on the server "
 		    "(%s): push the snapshot again with fc-snap-push --verify", nm,
 		    p->m.files[q->f].name, (long long)pos_off(p, q), s->key);
-	if (!s->res.ok)
+	if (s->res.write_err) {
+		errno = s->res.write_err;
+		return write_failed(p, q);
+	}
+	if (!s->res.ok && !s->res.too_big)
 		return fail("%s", s->res.err);
-	if (chunk_check(body, s->res.body_len, len, q->sparse) < 0)
-		snprintf(why, sizeof why, "%s", errmsg());
-	else if (memcmp(s->res.sha256, q->sha, SHA256_LEN) != 0)
-		snprintf(why, sizeof why, "its SHA-256 is not its name");
-	else
-		why[0] = 0;
+	check_body(p, s, why, sizeof why);
 	if (why[0])
 		return fail("chunk %s of %s at offset %lld is corrupt on the server "
-		    "(%s: %s); nothing was published (delete that object, then push the "
-		    "snapshot again)", nm, p->m.files[q->f].name,
+		    "(%s: %s); nothing was published (push the snapshot again with "
+		    "fc-snap-push --verify=full)", nm, p->m.files[q->f].name,
 		    (long long)pos_off(p, q), s->key, why);
-	p->st->bytes += s->res.body_len;
-	p->st->bytes_raw += len;
+	p->st->bytes += s->direct ? (uint64_t)s->res.out_bytes : s->res.body_len;
+	p->st->bytes_raw += pos_len(p, q);
+	if (s->direct)
+		return got_direct(p, s);
 	return fill_group(p, s->a, s->b, &src, &p->st->downloaded, &p->st->duplicate);
 }
 

@@ -22,15 +22,21 @@
  *      2: of the stored form); a needed one found there (at any offset)
  *      is copied.
  *   5. The rest is downloaded in parallel (each distinct chunk once), its
- *      form checked (chunk.h) and its SHA-256 verified before it is written
- *      (pwrite at its offsets) and journaled.  Zero chunks and the zero
- *      pages of sparse chunks stay holes.
+ *      form checked (chunk.h) and its SHA-256 verified before it is used:
+ *      a sparse chunk comes to memory and is checked before it is written
+ *      (pwrite at its offsets); a raw one is written straight to its first
+ *      offset as it arrives (hashed on the way, cut off past its length)
+ *      and only then checked.  Either is journaled, and copied to its
+ *      other offsets, once its hash is right.  Zero chunks, the zero pages
+ *      of sparse chunks and (format 1) the zero pages of raw chunks stay
+ *      holes.
  *   6. fsync, meta.json (written here from the data taken, named <target>,
  *      with local disk usage), the pull record, then store_publish: one
  *      atomic rename; one line on stderr names the firecracker arguments
  *      not taken.
  * Failures publish nothing.  A corrupt chunk: "chunk <hex> of <file> at
- * offset N is corrupt on the server".  An interrupted or failed transfer
+ * offset N is corrupt on the server ... (push the snapshot again with
+ * fc-snap-push --verify=full)".  An interrupted or failed transfer
  * keeps .pull-<target> for the next pull to resume; a local write failure
  * (disk full) removes it, since it holds the space the user needs.
  */

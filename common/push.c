@@ -47,7 +47,8 @@ struct slot {                   /* one upload in flight */
 	size_t segcap;
 	uint64_t raw, stored;
 	int busy;
-	int check;                      /* a HEAD of a listed chunk (verify) */
+	int check;                      /* a HEAD or GET of a listed chunk (verify) */
+	unsigned char id[SHA256_LEN];   /* its name (verify=full) */
 	int k;                          /* its position: file, chunk */
 	uint64_t i;
 };
@@ -81,6 +82,7 @@ static struct {
 	struct slot *slots;
 	int nslots, *freev, nfree;
 	struct redo *redo;              /* verify: chunks to send after all */
+	int devnull;                    /* verify=full: where GET bodies go */
 	size_t nredo, capredo;
 	struct progress pr;
 } P;
@@ -290,16 +292,30 @@ redo_add(int k, uint64_t i)
 	return 0;
 }
 
-/* A HEAD of a listed chunk came back: there with its size, or to send
- * again (missing: a server that quarantined it; or another size). */
+/* Is the listed chunk of s as it should be?  HEAD: its size; full: the
+ * size and SHA-256 of the body. */
+static int
+intact(const struct slot *s)
+{
+	if (!s->res.ok)
+		return 0;
+	if (o.verify != PUSH_VERIFY_FULL)
+		return s->res.content_length == (long long)s->stored;
+	return s->res.out_bytes == (off_t)s->stored &&
+	    memcmp(s->res.sha256, s->id, SHA256_LEN) == 0;
+}
+
+/* A check of a listed chunk came back: intact, or to send again
+ * (missing: a server that quarantined it; another size; full: other
+ * bytes, or a body longer than it). */
 static int
 checked(struct slot *s)
 {
-	if (s->res.ok && s->res.content_length == (long long)s->stored) {
+	if (intact(s)) {
 		S.verified++;
 		return 0;
 	}
-	if (!s->res.ok && !s->res.not_found)
+	if (!s->res.ok && !s->res.not_found && !s->res.too_big)
 		return fail("%s", s->res.err);
 	S.verified++;
 	S.repaired++;
@@ -393,17 +409,26 @@ slot_send(struct slot *s)
 	return 0;
 }
 
-/* Start a HEAD of the listed chunk c (position k, i): is it really there? */
+/* Start a check of the listed chunk c (position k, i): a HEAD (is it
+ * there with its size?), or with verify=full a GET whose body is hashed
+ * and dropped. */
 static int
 start_check(int k, uint64_t i, const struct chunk *c)
 {
+	int full = o.verify == PUSH_VERIFY_FULL;
 	struct slot *s;
 	int r;
 
 	if ((r = take_slot(&s)) <= 0)
 		return r;
-	if (slot_req(s, "HEAD", c) < 0)
+	if (slot_req(s, full ? "GET" : "HEAD", c) < 0)
 		return -1;
+	if (full) {
+		s->req.out_fd = P.devnull;
+		s->req.mem_max = (size_t)c->stored;    /* longer is wrong too */
+		s->req.hash_body = 1;
+		memcpy(s->id, c->id, SHA256_LEN);
+	}
 	s->check = 1;
 	s->k = k;
 	s->i = i;
@@ -497,6 +522,9 @@ setup(const char *what)
 	P.head = malloc(hl);
 	if (!P.buf || !P.head)
 		return fail("out of memory");
+	if (o.verify == PUSH_VERIFY_FULL &&
+	    (P.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+		return fail_errno("opening /dev/null");
 	if (!o.dry || o.verify) {
 		if (!(P.pool = s3_pool_new(&rem->c, o.jobs)))
 			return -1;
@@ -536,6 +564,9 @@ teardown(void)
 	free(P.hv);
 	free(P.seen);
 	free(P.redo);
+	if (P.devnull >= 0)
+		close(P.devnull);
+	P.devnull = -1;
 }
 
 /* Verify: send the listed chunks the bucket did not have after all. */
@@ -578,6 +609,7 @@ push_chunks(void)
 	int k, r = 0;
 
 	snprintf(what, sizeof what, "push %s", o.name);
+	P.devnull = -1;
 	if (list_remote() < 0 || setup(what) < 0)
 		return -1;
 	for (k = 0; k < MANIFEST_NFILES && r == 0; k++)

@@ -14,13 +14,16 @@
  *      s3.h), so hashing overlaps the network.  Bodies are file ranges
  *      (plus the sparse header) spliced to curl, signed with the object's
  *      SHA-256, which the server checks.
- *   4b. With verify, each distinct chunk skipped as listed is HEADed
- *      (in the same pool, beside the PUTs): one that is missing (a server
- *      that quarantined a corrupted object keeps listing it, GET and HEAD
- *      404) or has another size than its name says is read again and
- *      sent after the scan (stats: verified, repaired; it no longer
- *      counts as present).  The content of an object that is there with
- *      the right size is not read back.
+ *   4b. With verify, each distinct chunk skipped as listed is checked (in
+ *      the same pool, beside the PUTs): PUSH_VERIFY_HEAD HEADs it,
+ *      PUSH_VERIFY_FULL GETs it and hashes the body (dropped, never
+ *      stored; a body longer than the object should be is cut off and
+ *      wrong).  One that is missing (a server that quarantined a
+ *      corrupted object keeps listing it, GET and HEAD 404), has another
+ *      size than its name says, or (full) whose SHA-256 is not its name
+ *      is read again and sent after the scan (stats: verified, repaired;
+ *      it no longer counts as present).  HEAD does not read the content
+ *      back: only full sees a corruption that kept the size.
  *   5. PUT meta.json, then the manifest, last: a pull never finds a
  *      manifest whose chunks are not all on the server.
  * Failures publish nothing (no manifest is written); neither does
@@ -46,8 +49,11 @@ struct push_opts {
 	int dry_run;                    /* name and count chunks, send nothing */
 	int verbose;                    /* progress even without a terminal */
 	uint64_t chunk_size;            /* MANIFEST_MIN_CHUNK..MANIFEST_MAX_CHUNK */
-	int verify;                     /* HEAD the listed chunks relied on */
+	int verify;                     /* check the listed chunks relied on:
+	                                   0, PUSH_VERIFY_HEAD or _FULL */
 };
+#define PUSH_VERIFY_HEAD 1
+#define PUSH_VERIFY_FULL 2
 #define PUSH_OPTS_INIT { 8, 0, 0, MANIFEST_DEF_CHUNK, 0 }
 
 struct push_stats {

@@ -115,7 +115,9 @@ struct s3_req {
 	/* response body: to out_fd at out_off (pwrite), else memory */
 	int out_fd;
 	off_t out_off;
-	size_t mem_max;                 /* memory body cap; 0 = 64 MiB */
+	size_t mem_max;                 /* body cap: in memory (0 = 64 MiB),
+	                                   or to out_fd (0 = none); a longer
+	                                   body fails (res->too_big) */
 	int hash_body;                  /* sha256 of the response body */
 	void *udata;                    /* the caller's */
 	struct s3_result *res;          /* set by s3_pool_start/s3_do */

@@ -512,12 +512,18 @@ body_bytes(struct xfer *x, const char *p, size_t n)
 	if (ok && r->hash_body)
 		sha256_update(&x->sha, p, n);
 	if (ok && r->out_fd >= 0) {
+		if (r->mem_max && (unsigned long long)res->out_bytes + n > r->mem_max) {
+			res->too_big = 1;
+			xfer_local_error(x, "response body larger than expected");
+			return;
+		}
 		while (n) {
 			ssize_t k = pwrite(r->out_fd, p, n, r->out_off + res->out_bytes);
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0) {
 				char m[300];
+				res->write_err = k < 0 ? errno : EIO;
 				msgf(m, sizeof m, "writing the download at offset %lld: %s",
 				    (long long)(r->out_off + res->out_bytes),
 				    strerror(k < 0 ? errno : EIO));
@@ -532,6 +538,7 @@ body_bytes(struct xfer *x, const char *p, size_t n)
 	}
 	if (x->mem.len + n > cap) {
 		if (ok) {
+			res->too_big = 1;
 			xfer_local_error(x, "response body larger than expected");
 			return;
 		}

@@ -11,7 +11,8 @@
  * copy here), with an explicit Content-Length; the response (curl -i, then
  * a write-out line with a random token that ends it) comes back on curl's
  * stdout, parsed here, and the body goes to a caller's fd at an offset
- * (hashed on the way, so a pull can verify while writing) or to memory.
+ * (hashed on the way, so a pull can verify while writing) or to memory,
+ * either capped by req.mem_max (a longer body fails: res.too_big).
  *
  * Failures become one line naming the object and the fix: bad
  * credentials (SignatureDoesNotMatch, InvalidAccessKeyId), no such bucket,
@@ -55,6 +56,8 @@ struct s3_result {
 	int http_status;        /* 0 when no response arrived */
 	int curl_exit;          /* curl's exit status (0 ok) */
 	int attempts;
+	int too_big;            /* a 2xx body longer than req.mem_max: cut off */
+	int write_err;          /* writing the body to out_fd failed: errno */
 	char *body;             /* memory body, or the error body; NUL-terminated */
 	size_t body_len;
 	off_t out_bytes;        /* bytes written to out_fd */

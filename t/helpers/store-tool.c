@@ -4,6 +4,10 @@
  *       publish a fake snapshot (under the lock): vmstate, mem (sparse,
  *       MEM_BYTES, default 64M) and rootfs.ext4 (sparse 16M) each begin
  *       with "gen GEN\n"; meta.json from meta_stat_files + meta_write.
+ *   store-tool restat NAME
+ *       after a bench or test rewrote NAME's files in place: meta.json's
+ *       file sizes and disk usage taken again (meta_stat_files), under the
+ *       lock, and mem_mib raised to cover mem.
  *   store-tool republish NAME COUNT
  *       publish generations 1..COUNT of NAME, one after the other.
  *   store-tool read NAME LASTGEN
@@ -82,6 +86,30 @@ snap(const char *name, unsigned long long mem, const char *gen, const char *fcv)
 		rm_rf(tmp);
 		die("%s", errmsg());
 	}
+	store_unlock(lk);
+}
+
+static void
+restat(const char *name)
+{
+	char dir[PATH_MAX], snaps[PATH_MAX];
+	struct meta m;
+	int lk;
+
+	lk = store_lock(&st, name, 1);
+	if (lk < 0 || store_sub(&st, "snapshots", snaps, sizeof snaps) < 0 ||
+	    path_join(dir, sizeof dir, snaps, name) < 0)
+		die("%s", errmsg());
+	meta_init(&m);
+	if (meta_read(dir, &m) < 0)
+		die("snapshot %s: %s", name, meta_reason());
+	if (meta_stat_files(&m, dir) < 0)
+		die("%s", errmsg());
+	if ((uint64_t)m.mem_mib << 20 < m.mem.size)
+		m.mem_mib = (int)((m.mem.size + (1 << 20) - 1) >> 20);
+	if (meta_write(dir, &m) < 0)
+		die("%s", errmsg());
+	meta_free(&m);
 	store_unlock(lk);
 }
 
@@ -209,6 +237,10 @@ main(int argc, char **argv)
 			snprintf(gen, sizeof gen, "%lld", i);
 			snap(argv[2], 1 << 20, gen, "1.16.1");
 		}
+		return 0;
+	}
+	if (!strcmp(argv[1], "restat")) {
+		restat(argv[2]);
 		return 0;
 	}
 	if (!strcmp(argv[1], "read") && argc > 3)

@@ -238,6 +238,11 @@ writes(void)
 	ok(ftruncate(fd, 8 * PG) == 0 && chunk_put_raw(fd, 2 * PG, buf, len, 0, 0) == 0 &&
 	    pread(fd, got, len, 2 * PG) == (ssize_t)len && !memcmp(got, buf, len) &&
 	    lseek(fd, 0, SEEK_DATA) == 2 * PG, "put_raw without scan writes it all at its offset");
+	ok(chunk_punch_zero(fd, 2 * PG, buf, len) == 0 &&
+	    pread(fd, got, len, 2 * PG) == (ssize_t)len && !memcmp(got, buf, len) &&
+	    lseek(fd, 2 * PG, SEEK_DATA) == 2 * PG && lseek(fd, 2 * PG, SEEK_HOLE) == 3 * PG &&
+	    lseek(fd, 3 * PG, SEEK_DATA) == 4 * PG && lseek(fd, 5 * PG, SEEK_DATA) == 7 * PG,
+	    "punch_zero makes the zero pages of a chunk written whole holes, the rest as it was");
 	close(fd);
 	free(obj);
 	free(buf);
