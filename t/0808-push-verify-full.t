@@ -7,7 +7,7 @@
 # the pull (which writes raw chunks straight into place) before it can
 # spill past its own range.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 R=s3://$S3_BUCKET/v
 SD=$FCSNAP_DIR/snapshots
