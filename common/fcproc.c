@@ -22,7 +22,26 @@ void
 vmm_init(struct vmm *v)
 {
 	memset(v, 0, sizeof *v);
-	v->sockdir_fd = -1;
+	v->sockdir_fd = v->execfd = -1;
+}
+
+/* Why our child exited: its exec failed (the errno from its pipe), or
+ * firecracker ran and stopped. */
+static int
+exit_reason(struct vmm *v, pid_t r, int st, const char *tail)
+{
+	int e = v->execfd >= 0 ? spawn_exec_error(v->execfd) : 0;
+
+	v->execfd = -1;
+	if (e) {
+		errno = e;
+		return fail_errno("cannot run firecracker %s", v->bin);
+	}
+	if (r > 0 && WIFSIGNALED(st))
+		return fail("firecracker was killed by signal %d%s%s",
+		    WTERMSIG(st), *tail ? "; log: " : "", tail);
+	return fail("firecracker exited with status %d%s%s",
+	    r > 0 ? wait_status_code(st) : -1, *tail ? "; log: " : "", tail);
 }
 
 int
@@ -64,22 +83,6 @@ set_sock(struct vmm *v, const char *api_sock, int timeout_ms)
 	return 0;
 }
 
-/* spawn with fd keep (> 2) left open across the exec: our only thread
- * clears its close-on-exec flag just for the spawn. */
-static pid_t
-spawn_keep(char *const *argv, const struct spawn_opts *so, int keep)
-{
-	pid_t pid;
-
-	if (keep <= 2)
-		return spawn(argv, so);
-	if (fcntl(keep, F_SETFD, 0) < 0)
-		return fail_errno("fd %d", keep);
-	pid = spawn(argv, so);
-	fcntl(keep, F_SETFD, FD_CLOEXEC);
-	return pid;
-}
-
 int
 vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 {
@@ -108,17 +111,20 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 	so.fd_err = logfd;
 	so.cwd = o->dir;
 	so.setsid = 1;  /* our terminal's ^C must not reach it: we clean up */
+	/* a VM that is not detached (create's) must not outlive us, even
+	   when we are SIGKILLed and cannot clean up */
 	so.pdeathsig = o->detach ? 0 : SIGKILL;
-	pid = spawn_keep(argv, &so, o->keep_fd);
+	so.keep_fd = o->keep_fd;
+	/* no wait for the exec: it runs while we go on; an exec error comes
+	   back from vmm_check */
+	pid = spawn_nowait(argv, &so, &v->execfd);
 	if (logfd >= 0)
 		close(logfd);
 	if (pid < 0)
 		return fail("starting firecracker %s: %s", o->firecracker, errmsg());
 	v->pid = pid;
 	v->child = 1;
-	/* a VM that is not detached (create's) must not outlive us, even
-	   when we are SIGKILLed and cannot clean up */
-	return 0;
+	return fmt(v->bin, sizeof v->bin, "%s", o->firecracker);
 }
 
 int
@@ -181,11 +187,7 @@ vmm_check(struct vmm *v, const char *log)
 		for (char *q = tail; *q; q++)
 			if (*q == '\n')
 				*q = '|';
-		if (r > 0 && WIFSIGNALED(st))
-			return fail("firecracker was killed by signal %d%s%s",
-			    WTERMSIG(st), *tail ? "; log: " : "", tail);
-		return fail("firecracker exited with status %d%s%s",
-		    r > 0 ? wait_status_code(st) : -1, *tail ? "; log: " : "", tail);
+		return exit_reason(v, r, st, tail);
 	}
 	if (kill(v->pid, 0) < 0 && errno == ESRCH) {
 		pid_t old = v->pid;
@@ -224,7 +226,9 @@ vmm_release(struct vmm *v)
 	v->fc_open = 0;
 	if (v->sockdir_fd >= 0)
 		close(v->sockdir_fd);
-	v->sockdir_fd = -1;
+	if (v->execfd >= 0)
+		close(v->execfd);
+	v->sockdir_fd = v->execfd = -1;
 }
 
 void

@@ -32,6 +32,8 @@ struct vmm {
 	pid_t pid;              /* 0: not running */
 	int child;              /* our child: reap after kill */
 	int sockdir_fd;         /* O_PATH fd for a long socket path, or -1 */
+	int execfd;             /* our child's exec-error pipe, or -1 */
+	char bin[PATH_MAX];     /* the firecracker binary we started */
 	char api_sock[PATH_MAX];/* as given to firecracker (absolute) */
 	char api_conn[108];     /* the path we connect to */
 	struct fc fc;
@@ -53,7 +55,8 @@ struct vmm_opts {
 };
 
 void vmm_init(struct vmm *v);
-/* Start firecracker (does not wait for the socket). 0 or -1. */
+/* Start firecracker (waits neither for its exec nor for the socket: an
+ * exec error is reported by vmm_check, "cannot run firecracker X: ..."). 0 or -1. */
 int vmm_spawn(struct vmm *v, const struct vmm_opts *o);
 /* Wait until the API socket accepts connections, or the process died ("firecracker
  * exited with status N: <last log line>"), or timeout. 0 or -1. */
