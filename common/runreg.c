@@ -142,6 +142,19 @@ vm_to_json(const struct vm *v)
 	return s;
 }
 
+/* vm.json of v as text with its newline (malloc'd), length in *n. */
+static char *
+vm_text(const struct vm *v, size_t *n)
+{
+	char *s = vm_to_json(v);
+
+	if (!s)
+		return NULL;
+	*n = strlen(s);
+	s[(*n)++] = '\n';
+	return s;
+}
+
 static int
 save_in(const char *dir, const struct vm *v)
 {
@@ -151,14 +164,33 @@ save_in(const char *dir, const struct vm *v)
 
 	if (path_join(p, sizeof p, dir, "vm.json") < 0)
 		return -1;
-	s = vm_to_json(v);
+	s = vm_text(v, &n);
 	if (!s)
 		return -1;
-	n = strlen(s);
-	s[n] = '\n';
-	rc = write_file_replace(p, s, n + 1, 0644);      /* dies with the VM */
+	rc = write_file_replace(p, s, n, 0644);         /* dies with the VM */
 	free(s);
 	return rc;
+}
+
+/* The first vm.json, in the run dir no one else reads before its rename:
+ * written in place, no temp file to rename. */
+static int
+save_first(int dirfd, const char *dir, const struct vm *v)
+{
+	char *s;
+	size_t n;
+	int fd, rc;
+
+	s = vm_text(v, &n);
+	if (!s)
+		return -1;
+	fd = openat(dirfd, "vm.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	rc = fd < 0 ? -1 : write_all(fd, s, n);
+	if (fd >= 0 && close(fd) < 0)
+		rc = -1;
+	free(s);
+	return rc < 0 ? fail_errno("writing %s/vm.json", dir) : 0;
 }
 
 int
@@ -349,8 +381,11 @@ set_created_at(struct vm *v)
 	time_t t = (time_t)(v->created_ms / 1000);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(v->created_at, sizeof v->created_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gmtime_r(&t, &tm);      /* not strftime: it reads the local zone */
+	snprintf(v->created_at, sizeof v->created_at, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+	    (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+	    (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+	    (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 /* Lock the fresh dir tmp and fill it: v->dirfd, vm.json, v->ownfd. */
@@ -364,7 +399,24 @@ fill_tmp(const char *tmp, struct vm *v)
 	    O_NOFOLLOW, 0600);
 	if (v->ownfd < 0 || flock(v->ownfd, LOCK_EX | LOCK_NB) < 0)
 		return fail_errno("creating %s/%s", tmp, RESTORING);
-	return save_in(tmp, v);
+	return save_first(v->dirfd, tmp, v);
+}
+
+/* mkdir tmp in run/, which is there in a store that has been used: the
+ * store's dirs are made only when it is not (store_init checked it). */
+static int
+make_tmp(const struct store *s, const char *tmp)
+{
+	if (mkdir(tmp, 0700) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		if (store_prepare(s) < 0)
+			return -1;
+		if (mkdir(tmp, 0700) == 0)
+			return 0;
+	}
+	return fail_errno("store %s is not writable: cannot create %s "
+	    "(set FCSNAP_DIR to a writable directory)", s->root, tmp);
 }
 
 static int
@@ -389,9 +441,8 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 	    path_join(tmp, sizeof tmp, run, nm) < 0)
 		return -1;
 	rm_rf(tmp);     /* ours by pid: a leftover of an earlier process */
-	if (mkdir(tmp, 0700) < 0)
-		return fail_errno("store %s is not writable: cannot create %s "
-		    "(set FCSNAP_DIR to a writable directory)", s->root, tmp);
+	if (make_tmp(s, tmp) < 0)
+		return -1;
 	if (fill_tmp(tmp, v) < 0)
 		goto fail;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, v->dir, RENAME_NOREPLACE) == 0)
@@ -440,8 +491,6 @@ vm_create(const struct store *s, const char *id, const char *snapshot, struct vm
 	int tries;
 
 	v->dirfd = v->ownfd = -1;
-	if (store_prepare(s) < 0)
-		return -1;
 	if (id) {
 		if (vm_id_check(id) < 0)
 			return -1;

@@ -94,7 +94,8 @@ int vm_id_new(char *out, size_t n);
 
 /* Create run/<id> (id NULL: a fresh random one), locked by v->dirfd, with
  * vm.json (pid 0, owner = this process) and "restoring" (v->ownfd).
- * Creates the store dirs if needed.  -1 with "VM id X is in use" when
+ * Creates the store dirs when run/ is missing (the store as store_init
+ * checked it: its safety is not checked again).  -1 with "VM id X is in use" when
  * run/<id> exists and is not dead; a dead entry of that id is replaced. */
 int vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v);
 /* Record the firecracker pid (reads its start time) and rewrite vm.json. */
