@@ -375,17 +375,21 @@ remove_locked(int dfd, const char *dir)
 
 /* Creation. */
 
+/* RFC 3339 UTC of unix seconds t >= 0, by the civil-from-days rule:
+ * glibc's gmtime_r reads /etc/localtime first (its tz setup). */
 static void
 set_created_at(struct vm *v)
 {
-	time_t t = (time_t)(v->created_ms / 1000);
-	struct tm tm;
+	long long t = v->created_ms / 1000, days = t / 86400, sec = t % 86400;
+	long long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	long long m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
 
-	gmtime_r(&t, &tm);      /* not strftime: it reads the local zone */
 	snprintf(v->created_at, sizeof v->created_at, "%04u-%02u-%02uT%02u:%02u:%02uZ",
-	    (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
-	    (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
-	    (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+	    (unsigned)(y % 10000), (unsigned)m % 100u, (unsigned)d % 100u,
+	    (unsigned)(sec / 3600), (unsigned)(sec / 60 % 60), (unsigned)(sec % 60));
 }
 
 /* Lock the fresh dir tmp and fill it: v->dirfd, vm.json, v->ownfd. */
