@@ -233,7 +233,7 @@ restore_total(void)
 static double
 own_ms(void)
 {
-	double waited = ms(R.T.spawn, R.T.ready) + ms(R.T.ready, R.T.load) +
+	double waited = ms(R.T.copy, R.T.ready) + ms(R.T.ready, R.T.load) +
 	    ms(T.connect0, T.hello) + ms(T.hello, T.started) + ms(T.started, T.exited);
 
 	return ms(T.start, T.end) - waited;
@@ -245,8 +245,8 @@ exec_print_timings(void)
 	fprintf(stderr, "fc-exec: timings (ms): check %.2f copy %.2f spawn %.2f "
 	    "socket %.2f load %.2f connect %.2f hello %.2f start %.2f run %.2f "
 	    "flush %.2f teardown %.2f total %.2f own %.2f\n",
-	    ms(R.T.start, R.T.check), ms(R.T.check, R.T.copy), ms(R.T.copy, R.T.spawn),
-	    ms(R.T.spawn, R.T.ready), ms(R.T.ready, R.T.load), ms(T.connect0, T.connected),
+	    ms(R.T.start, R.T.check), ms(R.T.spawn, R.T.copy), ms(R.T.check, R.T.spawn),
+	    ms(R.T.copy, R.T.ready), ms(R.T.ready, R.T.load), ms(T.connect0, T.connected),
 	    ms(T.connected, T.hello), ms(T.hello, T.started), ms(T.started, T.exited),
 	    ms(T.exited, T.flushed), ms(T.teardown0, T.teardown), ms(T.start, T.end),
 	    own_ms());

@@ -22,7 +22,7 @@ void
 vmm_init(struct vmm *v)
 {
 	memset(v, 0, sizeof *v);
-	v->sockdir_fd = v->execfd = -1;
+	v->sockdir_fd = v->execfd = v->ctlfd = -1;
 }
 
 /* Why our child exited: its exec failed (the errno from its pipe), or
@@ -127,6 +127,121 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 	return fmt(v->bin, sizeof v->bin, "%s", o->firecracker);
 }
 
+/* ---- two-step start (vmm_fork, vmm_go) ---- */
+
+/* The child's half: wait for the run dir and the socket path, then enter
+ * the dir, open its log, exec.  EOF (the parent died or dropped us): exit. */
+static void __attribute__((noreturn))
+forked_wait(char **argv, int ctl, int errfd)
+{
+	char path[PATH_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { path, sizeof path - 1 };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	int dirfd = -1, logfd, nul, e;
+	ssize_t n;
+
+	spawn_child_signals();
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	while ((n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		_exit(0);
+	memcpy(&dirfd, CMSG_DATA(c), sizeof dirfd);
+	path[n] = 0;
+	argv[2] = path;
+	if (fchdir(dirfd) < 0 || setsid() < 0)
+		goto fail;
+	logfd = open("log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (logfd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 ||
+	    dup2(logfd, 2) < 0 || fcntl(dirfd, F_SETFD, 0) < 0)
+		goto fail;
+	execv(argv[0], argv);
+fail:
+	e = errno;
+	n = write(errfd, &e, sizeof e);
+	(void)n;
+	_exit(127);
+}
+
+int
+vmm_fork(struct vmm *v, const struct vmm_opts *o)
+{
+	char *argv[64 + 4];
+	int i, n = 0, sp[2], ep[2];
+	pid_t pid;
+
+	if (o->nargs > 64)
+		return fail("too many firecracker arguments (%d, limit 64)", o->nargs);
+	if (fmt(v->bin, sizeof v->bin, "%s", o->firecracker) < 0)
+		return -1;
+	argv[n++] = (char *)o->firecracker;
+	argv[n++] = "--api-sock";
+	argv[n++] = NULL;       /* from vmm_go */
+	for (i = 0; i < o->nargs; i++)
+		argv[n++] = o->args[i];
+	argv[n] = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return fail_errno("socketpair");
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return fail_errno("pipe");
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		forked_wait(argv, sp[1], ep[1]);
+	}
+	close(sp[1]);
+	close(ep[1]);
+	if (pid < 0) {
+		close(sp[0]);
+		close(ep[0]);
+		return fail_errno("starting firecracker %s: fork", o->firecracker);
+	}
+	v->pid = pid;
+	v->child = 1;
+	v->ctlfd = sp[0];
+	v->execfd = ep[0];
+	return 0;
+}
+
+int
+vmm_go(struct vmm *v, int dirfd, const char *api_sock, int timeout_ms)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (char *)api_sock, strlen(api_sock) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (set_sock(v, api_sock, timeout_ms) < 0)
+		return -1;
+	memset(cbuf, 0, sizeof cbuf);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &dirfd, sizeof dirfd);
+	while ((n = sendmsg(v->ctlfd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	close(v->ctlfd);
+	v->ctlfd = -1;
+	if (n != (ssize_t)iov.iov_len)
+		return fail_errno("starting firecracker %s", v->bin);
+	return 0;
+}
+
 int
 vmm_check_wait(struct vmm *v, const char *log, int ms)
 {
@@ -228,7 +343,9 @@ vmm_release(struct vmm *v)
 		close(v->sockdir_fd);
 	if (v->execfd >= 0)
 		close(v->execfd);
-	v->sockdir_fd = v->execfd = -1;
+	if (v->ctlfd >= 0)
+		close(v->ctlfd);
+	v->sockdir_fd = v->execfd = v->ctlfd = -1;
 }
 
 void

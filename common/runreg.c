@@ -424,7 +424,8 @@ make_tmp(const struct store *s, const char *tmp)
 }
 
 static int
-create_once(const struct store *s, const char *id, const char *snapshot, struct vm *v)
+create_once(const struct store *s, const char *id, const char *snapshot, pid_t pid,
+    struct vm *v)
 {
 	char run[PATH_MAX], tmp[PATH_MAX], nm[128];
 	int e;
@@ -438,6 +439,9 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 	v->owner_pid = getpid();
 	if (proc_start_time(v->owner_pid, &v->owner_start, NULL) < 0)
 		return fail("cannot read /proc/%ld/stat: is /proc mounted?", (long)v->owner_pid);
+	if (pid > 0 && proc_start_time(pid, &v->pid_start, NULL) < 0)
+		return fail("VM %s: process %ld is gone", id, (long)pid);
+	v->pid = pid;
 	v->created_ms = wall_ms();
 	set_created_at(v);
 	if (store_sub(s, "run", run, sizeof run) < 0 ||
@@ -489,7 +493,8 @@ drop_if_dead(const struct store *s, const char *id)
 }
 
 int
-vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v)
+vm_create_for(const struct store *s, const char *id, const char *snapshot, pid_t pid,
+    struct vm *v)
 {
 	char gen[16];
 	int tries;
@@ -498,24 +503,30 @@ vm_create(const struct store *s, const char *id, const char *snapshot, struct vm
 	if (id) {
 		if (vm_id_check(id) < 0)
 			return -1;
-		if (create_once(s, id, snapshot, v) == 0)
+		if (create_once(s, id, snapshot, pid, v) == 0)
 			return 0;
 		if (errno != EEXIST || !drop_if_dead(s, id)) {
 			fail("VM id %s is in use: choose another id, or end that VM "
 			    "with fc-kill %s", id, id);
 			return -1;
 		}
-		return create_once(s, id, snapshot, v);
+		return create_once(s, id, snapshot, pid, v);
 	}
 	for (tries = 0; tries < 16; tries++) {
 		if (vm_id_new(gen, sizeof gen) < 0)
 			return -1;
-		if (create_once(s, gen, snapshot, v) == 0)
+		if (create_once(s, gen, snapshot, pid, v) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return -1;
 	}
 	return -1;
+}
+
+int
+vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v)
+{
+	return vm_create_for(s, id, snapshot, 0, v);
 }
 
 int

@@ -613,15 +613,12 @@ spawn_failed(char *const argv[], const struct spawn_opts *o, int e)
 	return fail_errno("cannot run %s", argv[0]);
 }
 
-/* The child of a fork: handlers back to the default before any signal is
- * unblocked (the parent's cleanup handler must never run here), fds, and
- * exec; its errno goes to errfd (close-on-exec: EOF once it exec'd). */
-static void __attribute__((noreturn))
-child_exec(char *const argv[], const struct spawn_opts *o, pid_t parent, int errfd)
+void
+spawn_child_signals(void)
 {
-	int want[3] = { o->fd_in, o->fd_out, o->fd_err }, e, i, n;
 	struct sigaction dfl, old;
 	sigset_t none;
+	int i;
 
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
@@ -631,6 +628,17 @@ child_exec(char *const argv[], const struct spawn_opts *o, pid_t parent, int err
 			sigaction(i, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The child of a fork: handlers back to the default before any signal is
+ * unblocked (the parent's cleanup handler must never run here), fds, and
+ * exec; its errno goes to errfd (close-on-exec: EOF once it exec'd). */
+static void __attribute__((noreturn))
+child_exec(char *const argv[], const struct spawn_opts *o, pid_t parent, int errfd)
+{
+	int want[3] = { o->fd_in, o->fd_out, o->fd_err }, e, i, n;
+
+	spawn_child_signals();
 	if (o->pdeathsig && (prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0 ||
 	    getppid() != parent))
 		_exit(127);     /* the parent is gone already */

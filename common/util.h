@@ -125,6 +125,9 @@ pid_t spawn(char *const argv[], const struct spawn_opts *o);
  * for spawn_exec_error().  For a small parent only (fork copies its page
  * tables). */
 pid_t spawn_nowait(char *const argv[], const struct spawn_opts *o, int *errfd);
+/* In a forked child before its exec: every caught signal (and SIGPIPE)
+ * back to the default action, then all signals unblocked. */
+void spawn_child_signals(void);
 /* Read and close errfd: the errno of the child's failed exec, or 0 when
  * it exec'd (or the pipe says nothing).  Blocks until the exec is done. */
 int spawn_exec_error(int errfd);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +107,72 @@ test_vmm(void)
 	vmm_release(&v);
 }
 
+/* vmm_fork's child waits; dropped, it exits 0 without running anything */
+static void
+test_fork_dropped(void)
+{
+	struct vmm_opts vo = { 0 };
+	struct vmm v;
+	int st;
+
+	vmm_init(&v);
+	vo.firecracker = "/nonexistent/firecracker";
+	ok(vmm_fork(&v, &vo) == 0 && v.pid > 0, "vmm_fork gives the pid at once");
+	vmm_release(&v);
+	st = wait_pid(v.pid);
+	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "dropped before vmm_go, the child exits 0 and never execs (status %d)", st);
+}
+
+/* let go, it runs in the dir it was given, keeps that fd, logs to log */
+static void
+test_fork_go(void)
+{
+	char dir[] = "/tmp/fcu-spawn.XXXXXX", fc[PATH_MAX], p[PATH_MAX + 16], sock[PATH_MAX];
+	char *args[] = { "extra" }, want[PATH_MAX + 64], *got;
+	struct vmm_opts vo = { 0 };
+	struct vmm v;
+	int dfd, st;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(fc, sizeof fc, "%s/fc", dir);
+	snprintf(p, sizeof p, "#!/bin/sh\npwd -P >cwd; echo \"$@\" >args; "
+	    "for f in /proc/$$/fd/*; do [ \"$(readlink $f)\" = \"$(pwd -P)\" ] && "
+	    "echo kept >fd; done; echo to-log\n");
+	write_file_atomic(fc, p, strlen(p), 0755);
+	snprintf(sock, sizeof sock, "%s/api.sock", dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	vmm_init(&v);
+	vo.firecracker = fc;
+	vo.args = args;
+	vo.nargs = 1;
+	ok(vmm_fork(&v, &vo) == 0, "vmm_fork");
+	ok(vmm_go(&v, dfd, sock, 1000) == 0, "vmm_go: %s", errmsg());
+	st = wait_pid(v.pid);
+	is_int(wait_status_code(st), 0, "it ran");
+	snprintf(p, sizeof p, "%s/cwd", dir);
+	got = read_file(p, 4096, NULL);
+	snprintf(want, sizeof want, "%s\n", dir);
+	ok(got && !strcmp(got, want), "its cwd is the dir it was given: %s", got ? got : "-");
+	free(got);
+	snprintf(p, sizeof p, "%s/args", dir);
+	got = read_file(p, 4096, NULL);
+	snprintf(want, sizeof want, "--api-sock %s extra\n", sock);
+	ok(got && !strcmp(got, want), "its arguments: %s", got ? got : "-");
+	free(got);
+	snprintf(p, sizeof p, "%s/fd", dir);
+	got = read_file(p, 4096, NULL);
+	ok(got && !strcmp(got, "kept\n"), "it keeps the dir fd across exec");
+	free(got);
+	snprintf(p, sizeof p, "%s/log", dir);
+	got = read_file(p, 4096, NULL);
+	ok(got && !strcmp(got, "to-log\n"), "its stdout goes to log");
+	free(got);
+	vmm_release(&v);
+	close(dfd);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -113,5 +180,7 @@ main(void)
 	test_keep_fd();
 	test_handlers();
 	test_vmm();
+	test_fork_dropped();
+	test_fork_go();
 	return done_testing();
 }
