@@ -215,29 +215,15 @@ vmm_fork(struct vmm *v, const struct vmm_opts *o)
 int
 vmm_go(struct vmm *v, int dirfd, const char *api_sock, int timeout_ms)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (char *)api_sock, strlen(api_sock) };
-	struct msghdr mh = { 0 };
-	struct cmsghdr *c;
-	ssize_t n;
+	size_t n = strlen(api_sock);
+	ssize_t r;
 
 	if (set_sock(v, api_sock, timeout_ms) < 0)
 		return -1;
-	memset(cbuf, 0, sizeof cbuf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &dirfd, sizeof dirfd);
-	while ((n = sendmsg(v->ctlfd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
+	r = send_fd(v->ctlfd, api_sock, n, dirfd);
 	close(v->ctlfd);
 	v->ctlfd = -1;
-	if (n != (ssize_t)iov.iov_len)
+	if (r != (ssize_t)n)
 		return fail_errno("starting firecracker %s", v->bin);
 	return 0;
 }

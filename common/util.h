@@ -132,6 +132,10 @@ void spawn_child_signals(void);
  * it exec'd (or the pipe says nothing).  Blocks until the exec is done. */
 int spawn_exec_error(int errfd);
 
+/* sendmsg of n bytes of buf with fd attached (SCM_RIGHTS), EINTR retried:
+ * sendmsg's result. */
+ssize_t send_fd(int sock, const void *buf, size_t n, int fd);
+
 /* Wait for a child; returns the raw wait status or -1. */
 int wait_pid(pid_t pid);
 /* Exit status in shell terms: code, or 128+signal. */
