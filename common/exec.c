@@ -190,6 +190,8 @@ connect_agent(const char *vsock, uint32_t port)
 static void
 teardown(void)
 {
+	int gone;
+
 	if (!throwaway)
 		return;
 	T.teardown0 = now_ns();
@@ -197,15 +199,21 @@ teardown(void)
 		/* the hot path: firecracker is our child; the reaper is for
 		 * the paths where we cannot do this ourselves */
 		kill(R.vmm.pid, SIGKILL);
+		/* the run dir goes, and the reaper is let go, while the kernel
+		 * tears firecracker down (a VM's memory takes a while to free);
+		 * a file its last syscall made meanwhile goes once it is reaped */
+		gone = rm_rf(R.vm.dir) == 0;
+		if (gone)
+			reaper_release(1);      /* nothing left for it to do */
 		while (waitpid(R.vmm.pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (R.pager > 0)        /* it follows firecracker at once */
 			while (waitpid(R.pager, NULL, 0) < 0 && errno == EINTR)
 				;
-		if (rm_rf(R.vm.dir) < 0)
+		if (!gone && rm_rf(R.vm.dir) < 0)
 			warnmsg("%s", errmsg());
 		R.vmm.pid = 0;
-		reaper_finish(1);       /* nothing left for it to do */
+		reaper_finish(1);
 	} else {
 		reaper_finish(o.keep);
 	}
