@@ -134,7 +134,7 @@ waited(void)
 {
 	int64_t agent_end = R.T.agent ? R.T.agent : R.T.load;
 
-	return ms(R.T.spawn, R.T.ready) + ms(R.T.ready, R.T.load) + ms(R.T.load, agent_end);
+	return ms(R.T.copy, R.T.ready) + ms(R.T.ready, R.T.load) + ms(R.T.load, agent_end);
 }
 
 static void
@@ -145,8 +145,8 @@ print_timings(void)
 
 	fprintf(stderr, "fc-snap-restore: timings (ms): check %.2f copy %.2f spawn %.2f "
 	    "socket %.2f load %.2f agent %.2f total %.2f own %.2f record %.2f (%s copy)\n",
-	    ms(T->start, T->check), ms(T->check, T->copy), ms(T->copy, T->spawn),
-	    ms(T->spawn, T->ready), ms(T->ready, T->load), ms(T->load, agent_end),
+	    ms(T->start, T->check), ms(T->spawn, T->copy), ms(T->check, T->spawn),
+	    ms(T->copy, T->ready), ms(T->ready, T->load), ms(T->load, agent_end),
 	    ms(T->start, t_end), ms(T->start, t_end) - waited(), ms(0, T->record),
 	    copy_kind_name(R.copy_kind));
 }
@@ -173,9 +173,9 @@ print_json(void)
 	jw_key(&w, "timings_ms");
 	jw_obj(&w);
 	jw_key(&w, "check"); jw_double(&w, ms(T->start, T->check));
-	jw_key(&w, "copy"); jw_double(&w, ms(T->check, T->copy));
-	jw_key(&w, "spawn"); jw_double(&w, ms(T->copy, T->spawn));
-	jw_key(&w, "socket"); jw_double(&w, ms(T->spawn, T->ready));
+	jw_key(&w, "spawn"); jw_double(&w, ms(T->check, T->spawn));
+	jw_key(&w, "copy"); jw_double(&w, ms(T->spawn, T->copy));
+	jw_key(&w, "socket"); jw_double(&w, ms(T->copy, T->ready));
 	jw_key(&w, "load"); jw_double(&w, ms(T->ready, T->load));
 	jw_key(&w, "agent"); jw_double(&w, ms(T->load, agent_end));
 	jw_key(&w, "total"); jw_double(&w, ms(T->start, t_end));

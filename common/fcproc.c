@@ -22,7 +22,26 @@ void
 vmm_init(struct vmm *v)
 {
 	memset(v, 0, sizeof *v);
-	v->sockdir_fd = -1;
+	v->sockdir_fd = v->execfd = v->ctlfd = -1;
+}
+
+/* Why our child exited: its exec failed (the errno from its pipe), or
+ * firecracker ran and stopped. */
+static int
+exit_reason(struct vmm *v, pid_t r, int st, const char *tail)
+{
+	int e = v->execfd >= 0 ? spawn_exec_error(v->execfd) : 0;
+
+	v->execfd = -1;
+	if (e) {
+		errno = e;
+		return fail_errno("cannot run firecracker %s", v->bin);
+	}
+	if (r > 0 && WIFSIGNALED(st))
+		return fail("firecracker was killed by signal %d%s%s",
+		    WTERMSIG(st), *tail ? "; log: " : "", tail);
+	return fail("firecracker exited with status %d%s%s",
+	    r > 0 ? wait_status_code(st) : -1, *tail ? "; log: " : "", tail);
 }
 
 int
@@ -64,22 +83,6 @@ set_sock(struct vmm *v, const char *api_sock, int timeout_ms)
 	return 0;
 }
 
-/* spawn with fd keep (> 2) left open across the exec: our only thread
- * clears its close-on-exec flag just for the spawn. */
-static pid_t
-spawn_keep(char *const *argv, const struct spawn_opts *so, int keep)
-{
-	pid_t pid;
-
-	if (keep <= 2)
-		return spawn(argv, so);
-	if (fcntl(keep, F_SETFD, 0) < 0)
-		return fail_errno("fd %d", keep);
-	pid = spawn(argv, so);
-	fcntl(keep, F_SETFD, FD_CLOEXEC);
-	return pid;
-}
-
 int
 vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 {
@@ -108,16 +111,120 @@ vmm_spawn(struct vmm *v, const struct vmm_opts *o)
 	so.fd_err = logfd;
 	so.cwd = o->dir;
 	so.setsid = 1;  /* our terminal's ^C must not reach it: we clean up */
+	/* a VM that is not detached (create's) must not outlive us, even
+	   when we are SIGKILLed and cannot clean up */
 	so.pdeathsig = o->detach ? 0 : SIGKILL;
-	pid = spawn_keep(argv, &so, o->keep_fd);
+	so.keep_fd = o->keep_fd;
+	/* no wait for the exec: it runs while we go on; an exec error comes
+	   back from vmm_check */
+	pid = spawn_nowait(argv, &so, &v->execfd);
 	if (logfd >= 0)
 		close(logfd);
 	if (pid < 0)
 		return fail("starting firecracker %s: %s", o->firecracker, errmsg());
 	v->pid = pid;
 	v->child = 1;
-	/* a VM that is not detached (create's) must not outlive us, even
-	   when we are SIGKILLed and cannot clean up */
+	return fmt(v->bin, sizeof v->bin, "%s", o->firecracker);
+}
+
+/* ---- two-step start (vmm_fork, vmm_go) ---- */
+
+/* The child's half: wait for the run dir and the socket path, then enter
+ * the dir, open its log, exec.  EOF (the parent died or dropped us): exit. */
+static void __attribute__((noreturn))
+forked_wait(char **argv, int ctl, int errfd)
+{
+	char path[PATH_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { path, sizeof path - 1 };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	int dirfd = -1, logfd, nul, e;
+	ssize_t n;
+
+	spawn_child_signals();
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	while ((n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		_exit(0);
+	memcpy(&dirfd, CMSG_DATA(c), sizeof dirfd);
+	path[n] = 0;
+	argv[2] = path;
+	if (fchdir(dirfd) < 0 || setsid() < 0)
+		goto fail;
+	logfd = open("log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (logfd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 ||
+	    dup2(logfd, 2) < 0 || fcntl(dirfd, F_SETFD, 0) < 0)
+		goto fail;
+	execv(argv[0], argv);
+fail:
+	e = errno;
+	n = write(errfd, &e, sizeof e);
+	(void)n;
+	_exit(127);
+}
+
+int
+vmm_fork(struct vmm *v, const struct vmm_opts *o)
+{
+	char *argv[64 + 4];
+	int i, n = 0, sp[2], ep[2];
+	pid_t pid;
+
+	if (o->nargs > 64)
+		return fail("too many firecracker arguments (%d, limit 64)", o->nargs);
+	if (fmt(v->bin, sizeof v->bin, "%s", o->firecracker) < 0)
+		return -1;
+	argv[n++] = (char *)o->firecracker;
+	argv[n++] = "--api-sock";
+	argv[n++] = NULL;       /* from vmm_go */
+	for (i = 0; i < o->nargs; i++)
+		argv[n++] = o->args[i];
+	argv[n] = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return fail_errno("socketpair");
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return fail_errno("pipe");
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		forked_wait(argv, sp[1], ep[1]);
+	}
+	close(sp[1]);
+	close(ep[1]);
+	if (pid < 0) {
+		close(sp[0]);
+		close(ep[0]);
+		return fail_errno("starting firecracker %s: fork", o->firecracker);
+	}
+	v->pid = pid;
+	v->child = 1;
+	v->ctlfd = sp[0];
+	v->execfd = ep[0];
+	return 0;
+}
+
+int
+vmm_go(struct vmm *v, int dirfd, const char *api_sock, int timeout_ms)
+{
+	size_t n = strlen(api_sock);
+	ssize_t r;
+
+	if (set_sock(v, api_sock, timeout_ms) < 0)
+		return -1;
+	r = send_fd(v->ctlfd, api_sock, n, dirfd);
+	close(v->ctlfd);
+	v->ctlfd = -1;
+	if (r != (ssize_t)n)
+		return fail_errno("starting firecracker %s", v->bin);
 	return 0;
 }
 
@@ -181,11 +288,7 @@ vmm_check(struct vmm *v, const char *log)
 		for (char *q = tail; *q; q++)
 			if (*q == '\n')
 				*q = '|';
-		if (r > 0 && WIFSIGNALED(st))
-			return fail("firecracker was killed by signal %d%s%s",
-			    WTERMSIG(st), *tail ? "; log: " : "", tail);
-		return fail("firecracker exited with status %d%s%s",
-		    r > 0 ? wait_status_code(st) : -1, *tail ? "; log: " : "", tail);
+		return exit_reason(v, r, st, tail);
 	}
 	if (kill(v->pid, 0) < 0 && errno == ESRCH) {
 		pid_t old = v->pid;
@@ -224,7 +327,11 @@ vmm_release(struct vmm *v)
 	v->fc_open = 0;
 	if (v->sockdir_fd >= 0)
 		close(v->sockdir_fd);
-	v->sockdir_fd = -1;
+	if (v->execfd >= 0)
+		close(v->execfd);
+	if (v->ctlfd >= 0)
+		close(v->ctlfd);
+	v->sockdir_fd = v->execfd = v->ctlfd = -1;
 }
 
 void

@@ -32,6 +32,9 @@ struct vmm {
 	pid_t pid;              /* 0: not running */
 	int child;              /* our child: reap after kill */
 	int sockdir_fd;         /* O_PATH fd for a long socket path, or -1 */
+	int execfd;             /* our child's exec-error pipe, or -1 */
+	int ctlfd;              /* vmm_fork: the waiting child's socket, or -1 */
+	char bin[PATH_MAX];     /* the firecracker binary we started */
 	char api_sock[PATH_MAX];/* as given to firecracker (absolute) */
 	char api_conn[108];     /* the path we connect to */
 	struct fc fc;
@@ -53,8 +56,20 @@ struct vmm_opts {
 };
 
 void vmm_init(struct vmm *v);
-/* Start firecracker (does not wait for the socket). 0 or -1. */
+/* Start firecracker (waits neither for its exec nor for the socket: an
+ * exec error is reported by vmm_check, "cannot run firecracker X: ..."). 0 or -1. */
 int vmm_spawn(struct vmm *v, const struct vmm_opts *o);
+/* The start in two steps, for a restore that records firecracker's pid
+ * before its run dir exists.  vmm_fork forks the firecracker-to-be (uses
+ * o->firecracker, args, nargs) and returns with v->pid set; the child
+ * waits.  vmm_go hands it the run dir (an fd that becomes its cwd and the
+ * one fd it keeps across exec: it holds the dir's lock) and the API
+ * socket path; it then starts its own session, opens "log" in the dir for
+ * stdout and stderr, /dev/null for stdin, and execs.  A child whose parent
+ * dies or drops it (vmm_release) before vmm_go exits without running
+ * anything.  0 or -1. */
+int vmm_fork(struct vmm *v, const struct vmm_opts *o);
+int vmm_go(struct vmm *v, int dirfd, const char *api_sock, int timeout_ms);
 /* Wait until the API socket accepts connections, or the process died ("firecracker
  * exited with status N: <last log line>"), or timeout. 0 or -1. */
 int vmm_wait_ready(struct vmm *v, const char *log, int timeout_ms);

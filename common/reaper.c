@@ -21,6 +21,12 @@ reaper_finish(int keep)
 	sentinel_end(&g_reaper, keep);
 }
 
+void
+reaper_release(int keep)
+{
+	sentinel_release(&g_reaper, keep);
+}
+
 /* In the reaper, after the caller ended: its VM goes.  vm_destroy finds
  * the firecracker through the run dir's lock even when its pid was not
  * recorded yet (runreg.h). */

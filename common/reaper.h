@@ -35,5 +35,8 @@
 /* 0, or -1 (pipe/fork failed; message set). */
 int reaper_start(const struct store *st, const char *id);
 void reaper_finish(int keep);
+/* reaper_finish without the wait, so the reaper exits while the caller
+ * goes on; reaper_finish then only waits. */
+void reaper_release(int keep);
 
 #endif

@@ -266,6 +266,31 @@ attach_disk(struct restore *r, const struct restore_opts *o)
 	return 0;
 }
 
+/* Fork the firecracker-to-be: it waits for its run dir (vmm_fork), so
+ * its pid goes into the run dir's first and only vm.json. */
+static int
+fork_vmm(struct restore *r, const struct restore_opts *o)
+{
+	struct vmm_opts vo = { 0 };
+
+	vo.firecracker = r->fc_bin;
+	vo.args = r->fc_args.v;
+	vo.nargs = r->fc_args.n;
+	vo.detach = 1;
+	guard_block();
+	if (vmm_fork(&r->vmm, &vo) < 0) {
+		guard_unblock();
+		return -1;
+	}
+	guard_pid(r->vmm.pid, 1);
+	guard_unblock();
+	r->T.spawn = now_ns();
+	return 0;
+}
+
+/* The run dir with vm.json (firecracker's pid in it), firecracker let go
+ * in it (it holds the dir's lock from here on), the snapshot's meta and
+ * the disk linked while it starts. */
 static int
 make_run_dir(struct restore *r, const struct restore_opts *o)
 {
@@ -273,7 +298,7 @@ make_run_dir(struct restore *r, const struct restore_opts *o)
 	int64_t t = now_ns();
 
 	guard_block();
-	if (vm_create(&r->st, o->id, o->name, &r->vm) < 0) {
+	if (vm_create_for(&r->st, o->id, o->name, r->vmm.pid, &r->vm) < 0) {
 		guard_unblock();
 		return -1;
 	}
@@ -284,6 +309,8 @@ make_run_dir(struct restore *r, const struct restore_opts *o)
 	guard_unblock();
 	r->T.record += now_ns() - t;
 	r->vm.agent_port = r->m.agent_port;
+	if (vmm_go(&r->vmm, r->vm.dirfd, r->vm.api_sock, (int)o->timeout_ms) < 0)
+		return -1;
 	/* the snapshot's meta, for fc-exec and fc-snap-create --from-vm */
 	if (path_join(dst, sizeof dst, r->vm.dir, "meta.json") < 0)
 		return -1;
@@ -297,35 +324,12 @@ make_run_dir(struct restore *r, const struct restore_opts *o)
 }
 
 static int
-spawn_vmm(struct restore *r, const struct restore_opts *o)
+wait_vmm(struct restore *r, const struct restore_opts *o)
 {
-	struct vmm_opts vo = { 0 };
 	char log[PATH_MAX];
-	int64_t t;
 
 	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
 		return -1;
-	vo.firecracker = r->fc_bin;
-	vo.dir = r->vm.dir;
-	vo.api_sock = r->vm.api_sock;
-	vo.args = r->fc_args.v;
-	vo.nargs = r->fc_args.n;
-	vo.log = log;
-	vo.detach = 1;
-	vo.timeout_ms = (int)o->timeout_ms;
-	vo.keep_fd = r->vm.dirfd;       /* firecracker holds the run dir's lock */
-	guard_block();
-	if (vmm_spawn(&r->vmm, &vo) < 0) {
-		guard_unblock();
-		return -1;
-	}
-	guard_pid(r->vmm.pid, 1);
-	guard_unblock();
-	t = now_ns();
-	if (vm_set_pid(&r->vm, r->vmm.pid) < 0)
-		return -1;
-	r->T.spawn = now_ns();
-	r->T.record += r->T.spawn - t;
 	if (vmm_wait_ready(&r->vmm, log, (int)o->timeout_ms) < 0)
 		return fail("VM %s: %s", r->vm.id, errmsg());
 	r->T.ready = now_ns();
@@ -401,7 +405,8 @@ hello(struct restore *r, const struct restore_opts *o)
 static int
 run_steps(struct restore *r, const struct restore_opts *o)
 {
-	if (make_run_dir(r, o) < 0 || spawn_vmm(r, o) < 0 || load(r, o) < 0)
+	if (fork_vmm(r, o) < 0 || make_run_dir(r, o) < 0 || wait_vmm(r, o) < 0 ||
+	    load(r, o) < 0)
 		return -1;
 	if (!o->paused && !o->no_hello && hello(r, o) < 0)
 		return -1;

@@ -72,12 +72,13 @@ struct restore_opts {
 struct restore_times {
 	int64_t start;                  /* restore_check called */
 	int64_t check;                  /* snapshot checked */
-	int64_t copy;                   /* run dir and disk copy made */
-	int64_t spawn;                  /* firecracker spawned */
+	int64_t spawn;                  /* firecracker forked (it waits) */
+	int64_t copy;                   /* run dir made, firecracker let go
+					 * in it, disk linked (or copied) */
 	int64_t ready;                  /* its API socket answers */
 	int64_t load;                   /* snapshot loaded (and resumed) */
 	int64_t agent;                  /* agent hello answered (0: not sent) */
-	int64_t record;                 /* ns spent in vm_create + vm_set_pid */
+	int64_t record;                 /* ns spent in vm_create_for */
 };
 
 struct restore {
@@ -112,7 +113,10 @@ int restore_start(struct restore *r, const struct restore_opts *o);
 void restore_done(struct restore *r);
 void restore_free(struct restore *r);
 
-/* Milliseconds from a to b (0 when either is unset or b < a). */
+/* The steps in order: check (start..check), spawn (check..spawn), copy
+ * (spawn..copy), socket (copy..ready), load (ready..load), agent
+ * (load..agent).  Milliseconds from a to b (0 when either is unset or
+ * b < a). */
 double restore_ms(int64_t a, int64_t b);
 
 #endif

@@ -142,6 +142,19 @@ vm_to_json(const struct vm *v)
 	return s;
 }
 
+/* vm.json of v as text with its newline (malloc'd), length in *n. */
+static char *
+vm_text(const struct vm *v, size_t *n)
+{
+	char *s = vm_to_json(v);
+
+	if (!s)
+		return NULL;
+	*n = strlen(s);
+	s[(*n)++] = '\n';
+	return s;
+}
+
 static int
 save_in(const char *dir, const struct vm *v)
 {
@@ -151,14 +164,33 @@ save_in(const char *dir, const struct vm *v)
 
 	if (path_join(p, sizeof p, dir, "vm.json") < 0)
 		return -1;
-	s = vm_to_json(v);
+	s = vm_text(v, &n);
 	if (!s)
 		return -1;
-	n = strlen(s);
-	s[n] = '\n';
-	rc = write_file_replace(p, s, n + 1, 0644);      /* dies with the VM */
+	rc = write_file_replace(p, s, n, 0644);         /* dies with the VM */
 	free(s);
 	return rc;
+}
+
+/* The first vm.json, in the run dir no one else reads before its rename:
+ * written in place, no temp file to rename. */
+static int
+save_first(int dirfd, const char *dir, const struct vm *v)
+{
+	char *s;
+	size_t n;
+	int fd, rc;
+
+	s = vm_text(v, &n);
+	if (!s)
+		return -1;
+	fd = openat(dirfd, "vm.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	rc = fd < 0 ? -1 : write_all(fd, s, n);
+	if (fd >= 0 && close(fd) < 0)
+		rc = -1;
+	free(s);
+	return rc < 0 ? fail_errno("writing %s/vm.json", dir) : 0;
 }
 
 int
@@ -343,14 +375,21 @@ remove_locked(int dfd, const char *dir)
 
 /* Creation. */
 
+/* RFC 3339 UTC of unix seconds t >= 0, by the civil-from-days rule:
+ * glibc's gmtime_r reads /etc/localtime first (its tz setup). */
 static void
 set_created_at(struct vm *v)
 {
-	time_t t = (time_t)(v->created_ms / 1000);
-	struct tm tm;
+	long long t = v->created_ms / 1000, days = t / 86400, sec = t % 86400;
+	long long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	long long m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
 
-	gmtime_r(&t, &tm);
-	strftime(v->created_at, sizeof v->created_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(v->created_at, sizeof v->created_at, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+	    (unsigned)(y % 10000), (unsigned)m % 100u, (unsigned)d % 100u,
+	    (unsigned)(sec / 3600), (unsigned)(sec / 60 % 60), (unsigned)(sec % 60));
 }
 
 /* Lock the fresh dir tmp and fill it: v->dirfd, vm.json, v->ownfd. */
@@ -364,11 +403,29 @@ fill_tmp(const char *tmp, struct vm *v)
 	    O_NOFOLLOW, 0600);
 	if (v->ownfd < 0 || flock(v->ownfd, LOCK_EX | LOCK_NB) < 0)
 		return fail_errno("creating %s/%s", tmp, RESTORING);
-	return save_in(tmp, v);
+	return save_first(v->dirfd, tmp, v);
+}
+
+/* mkdir tmp in run/, which is there in a store that has been used: the
+ * store's dirs are made only when it is not (store_init checked it). */
+static int
+make_tmp(const struct store *s, const char *tmp)
+{
+	if (mkdir(tmp, 0700) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		if (store_prepare(s) < 0)
+			return -1;
+		if (mkdir(tmp, 0700) == 0)
+			return 0;
+	}
+	return fail_errno("store %s is not writable: cannot create %s "
+	    "(set FCSNAP_DIR to a writable directory)", s->root, tmp);
 }
 
 static int
-create_once(const struct store *s, const char *id, const char *snapshot, struct vm *v)
+create_once(const struct store *s, const char *id, const char *snapshot, pid_t pid,
+    struct vm *v)
 {
 	char run[PATH_MAX], tmp[PATH_MAX], nm[128];
 	int e;
@@ -382,6 +439,9 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 	v->owner_pid = getpid();
 	if (proc_start_time(v->owner_pid, &v->owner_start, NULL) < 0)
 		return fail("cannot read /proc/%ld/stat: is /proc mounted?", (long)v->owner_pid);
+	if (pid > 0 && proc_start_time(pid, &v->pid_start, NULL) < 0)
+		return fail("VM %s: process %ld is gone", id, (long)pid);
+	v->pid = pid;
 	v->created_ms = wall_ms();
 	set_created_at(v);
 	if (store_sub(s, "run", run, sizeof run) < 0 ||
@@ -389,9 +449,8 @@ create_once(const struct store *s, const char *id, const char *snapshot, struct 
 	    path_join(tmp, sizeof tmp, run, nm) < 0)
 		return -1;
 	rm_rf(tmp);     /* ours by pid: a leftover of an earlier process */
-	if (mkdir(tmp, 0700) < 0)
-		return fail_errno("store %s is not writable: cannot create %s "
-		    "(set FCSNAP_DIR to a writable directory)", s->root, tmp);
+	if (make_tmp(s, tmp) < 0)
+		return -1;
 	if (fill_tmp(tmp, v) < 0)
 		goto fail;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, v->dir, RENAME_NOREPLACE) == 0)
@@ -434,35 +493,40 @@ drop_if_dead(const struct store *s, const char *id)
 }
 
 int
-vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v)
+vm_create_for(const struct store *s, const char *id, const char *snapshot, pid_t pid,
+    struct vm *v)
 {
 	char gen[16];
 	int tries;
 
 	v->dirfd = v->ownfd = -1;
-	if (store_prepare(s) < 0)
-		return -1;
 	if (id) {
 		if (vm_id_check(id) < 0)
 			return -1;
-		if (create_once(s, id, snapshot, v) == 0)
+		if (create_once(s, id, snapshot, pid, v) == 0)
 			return 0;
 		if (errno != EEXIST || !drop_if_dead(s, id)) {
 			fail("VM id %s is in use: choose another id, or end that VM "
 			    "with fc-kill %s", id, id);
 			return -1;
 		}
-		return create_once(s, id, snapshot, v);
+		return create_once(s, id, snapshot, pid, v);
 	}
 	for (tries = 0; tries < 16; tries++) {
 		if (vm_id_new(gen, sizeof gen) < 0)
 			return -1;
-		if (create_once(s, gen, snapshot, v) == 0)
+		if (create_once(s, gen, snapshot, pid, v) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return -1;
 	}
 	return -1;
+}
+
+int
+vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v)
+{
+	return vm_create_for(s, id, snapshot, 0, v);
 }
 
 int

@@ -48,9 +48,11 @@
  * start time (field 22 of /proc/PID/stat); owner the restorer.  For display
  * and as hints only.
  *
- * Restore:  vm_create(&st, id_or_NULL, snap, &vm)  -> locked run dir
- *           ... copy the disk, spawn firecracker (cwd vm.dir, keep_fd
- *           vm.dirfd) ...; vm_set_pid(&vm, pid)
+ * Restore:  vmm_fork (firecracker-to-be, waiting: its pid is known);
+ *           vm_create_for(&st, id_or_NULL, snap, pid, &vm) -> locked run
+ *           dir, vm.json written once; vmm_go(vm.dirfd): it enters the
+ *           dir, keeps the lock fd and execs; link the disk ...
+ *           (or: vm_create, spawn with keep_fd vm.dirfd, vm_set_pid)
  *           print the id; vm_handover(&vm); ... vm_close(&vm)
  *           on failure: kill firecracker, remove vm.dir (guard, fcproc.h)
  * fc-exec:  vm_load(&st, id, &vm); vm_alive(&vm); connect to vm.vsock.
@@ -94,9 +96,15 @@ int vm_id_new(char *out, size_t n);
 
 /* Create run/<id> (id NULL: a fresh random one), locked by v->dirfd, with
  * vm.json (pid 0, owner = this process) and "restoring" (v->ownfd).
- * Creates the store dirs if needed.  -1 with "VM id X is in use" when
+ * Creates the store dirs when run/ is missing (the store as store_init
+ * checked it: its safety is not checked again).  -1 with "VM id X is in use" when
  * run/<id> exists and is not dead; a dead entry of that id is replaced. */
 int vm_create(const struct store *s, const char *id, const char *snapshot, struct vm *v);
+/* The same with firecracker's pid (and its start time) in vm.json from
+ * the start: it was forked already and waits for the run dir (vmm_fork),
+ * so vm.json is written once. */
+int vm_create_for(const struct store *s, const char *id, const char *snapshot, pid_t pid,
+    struct vm *v);
 /* Record the firecracker pid (reads its start time) and rewrite vm.json. */
 int vm_set_pid(struct vm *v, pid_t pid);
 /* The VM now belongs to the caller: unlink "restoring", close v->ownfd.

@@ -78,20 +78,27 @@ sentinel_start(struct sentinel *s, const char *name, void (*fn)(void *), void *a
 }
 
 void
-sentinel_end(struct sentinel *s, int done)
+sentinel_release(struct sentinel *s, int done)
 {
 	int fd = s->fd;
-	pid_t pid = (pid_t)s->pid;
 	char d = 'D';
 
 	s->fd = -1;
+	if (s->pid <= 0 || fd < 0)
+		return;
+	if (done)
+		(void)!write(fd, &d, 1);
+	close(fd);
+}
+
+void
+sentinel_end(struct sentinel *s, int done)
+{
+	pid_t pid = (pid_t)s->pid;
+
+	sentinel_release(s, done);
 	if (pid <= 0)
 		return;
-	if (fd >= 0) {
-		if (done)
-			(void)!write(fd, &d, 1);
-		close(fd);
-	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	s->pid = 0;

@@ -29,5 +29,8 @@ struct sentinel {
 /* 0, or -1 (fork or pipe failed; nothing started). */
 int sentinel_start(struct sentinel *s, const char *name, void (*fn)(void *), void *arg);
 void sentinel_end(struct sentinel *s, int done);
+/* The first half of sentinel_end: tell it (it goes on on its own), do not
+ * wait; a later sentinel_end only waits for it. */
+void sentinel_release(struct sentinel *s, int done);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -613,13 +614,68 @@ spawn_failed(char *const argv[], const struct spawn_opts *o, int e)
 	return fail_errno("cannot run %s", argv[0]);
 }
 
-/* fork + exec, for what posix_spawn cannot do (a parent-death signal).
- * Exec errors come back on a close-on-exec pipe. */
-static pid_t
-spawn_fork(char *const argv[], const struct spawn_opts *o)
+void
+spawn_child_signals(void)
 {
-	int want[3] = { o->fd_in, o->fd_out, o->fd_err }, pfd[2], e, i, n;
+	struct sigaction dfl, old;
+	sigset_t none;
+	int i;
+
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		if (sigaction(i, NULL, &old) == 0 && old.sa_handler != SIG_DFL &&
+		    (old.sa_handler != SIG_IGN || i == SIGPIPE))
+			sigaction(i, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The child of a fork: handlers back to the default before any signal is
+ * unblocked (the parent's cleanup handler must never run here), fds, and
+ * exec; its errno goes to errfd (close-on-exec: EOF once it exec'd). */
+static void __attribute__((noreturn))
+child_exec(char *const argv[], const struct spawn_opts *o, pid_t parent, int errfd)
+{
+	int want[3] = { o->fd_in, o->fd_out, o->fd_err }, e, i, n;
+
+	spawn_child_signals();
+	if (o->pdeathsig && (prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0 ||
+	    getppid() != parent))
+		_exit(127);     /* the parent is gone already */
+	if (o->keep_fd > 2 && fcntl(o->keep_fd, F_SETFD, 0) < 0)
+		goto fail;
+	for (i = 0; i < 3; i++) {
+		if (want[i] == -2)
+			want[i] = open("/dev/null", O_RDWR);
+		/* a copy above 2 first, so 0..2 may be swapped */
+		if (want[i] >= 0 && want[i] != i && (want[i] = fcntl(want[i],
+		    F_DUPFD_CLOEXEC, 10)) < 0)
+			goto fail;
+	}
+	for (i = 0; i < 3; i++)
+		if (want[i] >= 0 && dup2(want[i], i) < 0)
+			goto fail;
+	if ((o->setsid && setsid() < 0) || (o->cwd && chdir(o->cwd) < 0))
+		goto fail;
+	if (o->envp)
+		execve(argv[0], argv, o->envp);
+	else
+		execvp(argv[0], argv);
+fail:
+	e = errno;
+	n = (int)write(errfd, &e, sizeof e);
+	(void)n;
+	_exit(127);
+}
+
+/* fork, the child on its way to exec: the pid, with *errfd the read end
+ * of its exec-error pipe. */
+static pid_t
+fork_exec(char *const argv[], const struct spawn_opts *o, int *errfd)
+{
 	pid_t parent = getpid(), pid;
+	int pfd[2];
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return fail_errno("pipe");
@@ -628,44 +684,49 @@ spawn_fork(char *const argv[], const struct spawn_opts *o)
 		close(pfd[1]);
 		return fail_errno("fork");
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0 || getppid() != parent)
-			_exit(127);     /* the parent is gone already */
-		for (i = 0; i < 3; i++) {
-			if (want[i] == -2)
-				want[i] = open("/dev/null", O_RDWR);
-			/* a copy above 2 first, so 0..2 may be swapped */
-			if (want[i] >= 0 && want[i] != i && (want[i] = fcntl(want[i],
-			    F_DUPFD_CLOEXEC, 10)) < 0)
-				goto fail;
-		}
-		for (i = 0; i < 3; i++)
-			if (want[i] >= 0 && dup2(want[i], i) < 0)
-				goto fail;
-		if ((o->setsid && setsid() < 0) || (o->cwd && chdir(o->cwd) < 0))
-			goto fail;
-		if (o->envp)
-			execve(argv[0], argv, o->envp);
-		else
-			execvp(argv[0], argv);
-fail:
-		e = errno;
-		n = (int)write(pfd[1], &e, sizeof e);
-		(void)n;
-		_exit(127);
-	}
+	if (pid == 0)
+		child_exec(argv, o, parent, pfd[1]);
 	close(pfd[1]);
-	n = (int)read(pfd[0], &e, sizeof e);
-	close(pfd[0]);
-	if (n != (int)sizeof e)
+	*errfd = pfd[0];
+	return pid;
+}
+
+/* fork + exec, for what posix_spawn cannot do (a parent-death signal, an
+ * inherited fd).  Exec errors come back on a close-on-exec pipe. */
+static pid_t
+spawn_fork(char *const argv[], const struct spawn_opts *o)
+{
+	int errfd, e;
+	pid_t pid;
+
+	pid = fork_exec(argv, o, &errfd);
+	if (pid < 0)
+		return -1;
+	e = spawn_exec_error(errfd);
+	if (!e)
 		return pid;
 	waitpid(pid, NULL, 0);
 	return spawn_failed(argv, o, e);
+}
+
+pid_t
+spawn_nowait(char *const argv[], const struct spawn_opts *o, int *errfd)
+{
+	static const struct spawn_opts def = SPAWN_OPTS_INIT;
+
+	return fork_exec(argv, o ? o : &def, errfd);
+}
+
+int
+spawn_exec_error(int errfd)
+{
+	int e = 0;
+	ssize_t n;
+
+	while ((n = read(errfd, &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	close(errfd);
+	return n == (ssize_t)sizeof e ? e : 0;
 }
 
 pid_t
@@ -682,7 +743,7 @@ spawn(char *const argv[], const struct spawn_opts *o)
 
 	if (!o)
 		o = &def;
-	if (o->pdeathsig)
+	if (o->pdeathsig || o->keep_fd > 2)
 		return spawn_fork(argv, o);
 	sigemptyset(&none);
 	sigemptyset(&pipe);
@@ -715,6 +776,30 @@ spawn(char *const argv[], const struct spawn_opts *o)
 	if (!e)
 		return pid;
 	return spawn_failed(argv, o, e);
+}
+
+ssize_t
+send_fd(int sock, const void *buf, size_t n, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)buf, n };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	ssize_t r;
+
+	memset(cbuf, 0, sizeof cbuf);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	while ((r = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return r;
 }
 
 int

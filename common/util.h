@@ -115,9 +115,26 @@ struct spawn_opts {
 	int setsid;
 	char *const *envp;      /* NULL = inherit environ */
 	int pdeathsig;          /* signal the child gets when we die (0: none) */
+	int keep_fd;            /* > 2: an fd the child inherits (its
+	                           close-on-exec flag cleared in the child) */
 };
-#define SPAWN_OPTS_INIT { -1, -1, -1, NULL, 0, NULL, 0 }
+#define SPAWN_OPTS_INIT { -1, -1, -1, NULL, 0, NULL, 0, -1 }
 pid_t spawn(char *const argv[], const struct spawn_opts *o);
+/* The same without waiting for the exec (fork, not vfork): the pid at
+ * once, the child execs in parallel with the caller.  *errfd: a pipe
+ * for spawn_exec_error().  For a small parent only (fork copies its page
+ * tables). */
+pid_t spawn_nowait(char *const argv[], const struct spawn_opts *o, int *errfd);
+/* In a forked child before its exec: every caught signal (and SIGPIPE)
+ * back to the default action, then all signals unblocked. */
+void spawn_child_signals(void);
+/* Read and close errfd: the errno of the child's failed exec, or 0 when
+ * it exec'd (or the pipe says nothing).  Blocks until the exec is done. */
+int spawn_exec_error(int errfd);
+
+/* sendmsg of n bytes of buf with fd attached (SCM_RIGHTS), EINTR retried:
+ * sendmsg's result. */
+ssize_t send_fd(int sock, const void *buf, size_t n, int fd);
 
 /* Wait for a child; returns the raw wait status or -1. */
 int wait_pid(pid_t pid);

@@ -208,10 +208,6 @@ static int
 send_regions(const char *sock, int fd, const char *js)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)js, strlen(js) };
-	struct msghdr mh = { 0 };
-	struct cmsghdr *cm;
 	int s, e;
 
 	if (strlen(sock) >= sizeof sa.sun_path)
@@ -226,17 +222,7 @@ send_regions(const char *sock, int fd, const char *js)
 		return fail("Error creating guest memory from uffd: Failed to connect to UDS "
 			"Unix stream: %s (os error %d)", strerror(e), e);
 	}
-	memset(cbuf, 0, sizeof cbuf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	if (sendmsg(s, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
+	if (send_fd(s, js, strlen(js), fd) != (ssize_t)strlen(js)) {
 		e = errno;
 		close(s);
 		return fail("Error creating guest memory from uffd: Failed to send the "

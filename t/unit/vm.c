@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PB (PATH_MAX + 128)
@@ -127,6 +128,15 @@ test_create_load(void)
 	is_str(b.dir, a.dir, "dir");
 	is_str(b.created_at, a.created_at, "created_at");
 	is_int(b.created_ms, a.created_ms, "created_ms");
+	{
+		time_t sec = (time_t)(a.created_ms / 1000);
+		char want[32];
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		is_str(a.created_at, want, "created_at is created_ms in RFC 3339 UTC");
+	}
 	is_int(b.agent_port, 52, "agent port");
 	is_int(b.owner_start, a.owner_start, "owner start");
 	ok(vm_load(&st, "nope", &b) < 0 && strstr(errmsg(), "no VM with id nope"),
