@@ -137,20 +137,17 @@ lazy_pagers(const char *dir, pid_t *pids, int max)
 	return k;
 }
 
-pid_t
-lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
-    int timeout_ms)
+/* Spawn argv (the pager) in dir, its stderr appended to log, and wait
+ * until it listens. */
+static pid_t
+start(char **argv, const char *dir, const char *log, int timeout_ms)
 {
 	struct spawn_opts so = SPAWN_OPTS_INIT;
-	char bin[PATH_MAX], pid[32], tmo[32], tail[1024];
-	char *argv[] = { bin, "-m", (char *)mem, "-s", LAZY_SOCK, "-p", pid,
-		"--accept-timeout", tmo, "--ready-fd", "1", "--stats", NULL };
+	char tail[1024];
 	int rp[2], lfd;
 	pid_t p;
 
-	if (find_pager(bin, sizeof bin) < 0 || mark(dir) < 0 ||
-	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
-	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
+	if (mark(dir) < 0)
 		return -1;
 	lfd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (lfd < 0)
@@ -174,6 +171,37 @@ lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
 	}
 	close(rp[0]);
 	return p;
+}
+
+pid_t
+lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
+    int timeout_ms)
+{
+	char bin[PATH_MAX], pid[32], tmo[32];
+	char *argv[] = { bin, "-m", (char *)mem, "-s", LAZY_SOCK, "-p", pid,
+		"--accept-timeout", tmo, "--ready-fd", "1", "--stats", NULL };
+
+	if (find_pager(bin, sizeof bin) < 0 ||
+	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
+	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
+		return -1;
+	return start(argv, dir, log, timeout_ms);
+}
+
+pid_t
+lazy_start_remote(const char *dir, const char *pull, const char *url, pid_t fc_pid,
+    const char *log, int timeout_ms)
+{
+	char bin[PATH_MAX], pid[32], tmo[32];
+	char *argv[] = { bin, "--pull", (char *)pull, "--remote", (char *)url,
+		"-s", LAZY_SOCK, "-p", pid, "--accept-timeout", tmo, "--ready-fd", "1",
+		"--stats", NULL };
+
+	if (find_pager(bin, sizeof bin) < 0 ||
+	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
+	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
+		return -1;
+	return start(argv, dir, log, timeout_ms);
 }
 
 int
