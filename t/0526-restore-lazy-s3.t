@@ -36,6 +36,27 @@ mem_chunks() {
 		sed -n '/"name":"mem"/s/.*"chunks":\[\([^]]*\)\].*/\1/p' |
 		tr ',' '\n' | tr -d '"' | grep -v '^null$'
 }
+# the page server of VM ID: the pager in its run dir whose parent is a pager
+server_of() {
+	for _p in $(pgrep -x fc-pager); do
+		[ "$(readlink "/proc/$_p/cwd")" = "$FCSNAP_DIR/run/$1" ] || continue
+		_pp=$(ps -o ppid= -p "$_p" | tr -d " ")
+		[ "$(cat "/proc/$_pp/comm" 2>/dev/null)" = fc-pager ] && echo "$_p"
+	done
+	return 0
+}
+# a curl that logs the URL of every request to $TRASH/urls
+logging_curl() {
+	cat >"$TRASH/logcurl" <<-EOS
+	#!/bin/sh
+	# curl -q -K /dev/fd/N: the config passes through tee on its way
+	f=\$(mktemp -u "$TRASH/cfg.XXXXXX") && mkfifo "\$f" || exit 1
+	tee -a "$TRASH/cfglog" <"\$3" >"\$f" &
+	'$(command -v curl)' -q -K "\$f"; st=\$?
+	rm -f "\$f"; exit \$st
+	EOS
+	chmod +x "$TRASH/logcurl"
+}
 # a pushed snapshot NAME, made with FCSTANDIN_DIRTY_PCT=$2, chunks of $3
 pushed() {
 	FCSTANDIN_DIRTY_PCT=$2 fc-snap-create -m 128 -l "$1" -r rootfs.img &&
@@ -108,6 +129,40 @@ test_expect_success 'a corrupted chunk: the VM is killed, one clear line, nothin
 	fc-kill "$id" 2>/dev/null; ! published part && cp obj.orig "$obj" && test_no_strays
 '
 
+test_expect_success 'the page server SIGKILLed: the VM is killed, its log says why' '
+	pager_with --no-fill && rm -rf "$(pull_dir part)" &&
+	FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R expect_code 0 \
+		fc-snap-restore --lazy part && id=$(cat out) &&
+	fc=$(vm_pid "$id") && srv=$(server_of "$id") && test -n "$srv" &&
+	kill -KILL "$srv" &&
+	wait_for sh -c "! kill -0 $fc 2>/dev/null" &&
+	grep -q "the page server (pid $srv) was killed by signal 9: firecracker (pid $fc) killed" \
+		"$FCSNAP_DIR/run/$id/log" &&
+	fc-kill "$id" 2>/dev/null; ! published part && test_no_strays
+'
+
+test_expect_success 'ten concurrent lazy restores of one snapshot: each chunk fetched once' '
+	pushed ten 10 4M && mem_chunks ten >keys && test "$(wc -l <keys)" -gt 8 &&
+	logging_curl && : >"$TRASH/cfglog" &&
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		FCSNAP_CURL=$TRASH/logcurl FCSNAP_REMOTE=$R \
+			fc-snap-restore --lazy ten >"id.$i" 2>"err.$i" &
+	done &&
+	wait &&
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		id=$(cat "id.$i") && test -n "$id" && vm_ping "$id" ||
+			{ cat "err.$i"; exit 1; }
+	done &&
+	wait_for published ten && wait_for no_fill ten &&
+	[ "$(sha "$(snapdir ten)/mem")" = "$(cat ten.mem.sha)" ] &&
+	while read -r k; do
+		n=$(grep -c "chunks/$k\"" "$TRASH/cfglog") &&
+		test "$n" = 1 || { echo "chunk $k fetched $n times"; exit 1; }
+	done <keys &&
+	for i in 0 1 2 3 4 5 6 7 8 9; do vm_ping "$(cat "id.$i")" || exit 1; done &&
+	fc-kill --all && no_run_dirs && test_no_strays
+'
+
 test_expect_success 'S3 killed mid-run: the fault is retried, then the VM is killed, nothing published' '
 	rm -rf "$(pull_dir part)" &&
 	pager_with --no-fill --fetch-timeout 2s &&
@@ -115,8 +170,9 @@ test_expect_success 'S3 killed mid-run: the fault is retried, then the VM is kil
 		fc-snap-restore --lazy --no-hello part && id=$(cat out) &&
 	fc=$(vm_pid "$id") &&
 	kill -KILL "$S3_PID" && wait_for t_gone "$S3_PID" &&
-	expect_code 1 fc-exec -v "$id" -- true;
+	{ fc-exec -v "$id" -- true >/dev/null 2>&1 & } && ex=$! &&
 	wait_for sh -c "! kill -0 $fc 2>/dev/null" &&
+	{ kill "$ex" 2>/dev/null || :; } && { wait "$ex" || :; } &&
 	grep "failed (tried for" "$FCSNAP_DIR/run/$id/log" >lines &&
 	test "$(wc -l <lines)" = 1 && grep -q "firecracker is killed" lines &&
 	grep -q "fc-snap-pull resumes the partial pull" lines &&
