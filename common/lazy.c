@@ -173,35 +173,54 @@ start(char **argv, const char *dir, const char *log, int timeout_ms)
 	return p;
 }
 
-pid_t
-lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
-    int timeout_ms)
+/* fc-pager for fc_pid in dir: on the memory file mem, or (pull) on the
+ * lazy pull of url in dir pull. */
+static pid_t
+start_pager(const char *dir, const char *mem, const char *pull, const char *url,
+    pid_t fc_pid, const char *log, int timeout_ms)
 {
-	char bin[PATH_MAX], pid[32], tmo[32];
-	char *argv[] = { bin, "-m", (char *)mem, "-s", LAZY_SOCK, "-p", pid,
-		"--accept-timeout", tmo, "--ready-fd", "1", "--stats", NULL };
+	char bin[PATH_MAX], pid[32], tmo[32], *argv[16];
+	int n = 0;
 
 	if (find_pager(bin, sizeof bin) < 0 ||
 	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
 	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
 		return -1;
+	argv[n++] = bin;
+	if (pull) {
+		argv[n++] = "--pull";
+		argv[n++] = (char *)pull;
+		argv[n++] = "--remote";
+		argv[n++] = (char *)url;
+	} else {
+		argv[n++] = "-m";
+		argv[n++] = (char *)mem;
+	}
+	argv[n++] = "-s";
+	argv[n++] = LAZY_SOCK;
+	argv[n++] = "-p";
+	argv[n++] = pid;
+	argv[n++] = "--accept-timeout";
+	argv[n++] = tmo;
+	argv[n++] = "--ready-fd";
+	argv[n++] = "1";
+	argv[n++] = "--stats";
+	argv[n] = NULL;
 	return start(argv, dir, log, timeout_ms);
+}
+
+pid_t
+lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
+    int timeout_ms)
+{
+	return start_pager(dir, mem, NULL, NULL, fc_pid, log, timeout_ms);
 }
 
 pid_t
 lazy_start_remote(const char *dir, const char *pull, const char *url, pid_t fc_pid,
     const char *log, int timeout_ms)
 {
-	char bin[PATH_MAX], pid[32], tmo[32];
-	char *argv[] = { bin, "--pull", (char *)pull, "--remote", (char *)url,
-		"-s", LAZY_SOCK, "-p", pid, "--accept-timeout", tmo, "--ready-fd", "1",
-		"--stats", NULL };
-
-	if (find_pager(bin, sizeof bin) < 0 ||
-	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
-	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
-		return -1;
-	return start(argv, dir, log, timeout_ms);
+	return start_pager(dir, NULL, pull, url, fc_pid, log, timeout_ms);
 }
 
 int
