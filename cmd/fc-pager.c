@@ -26,6 +26,8 @@ static const char usage_text[] =
 "                              killing the VM (default 60s)\n"
 "      --no-fill               fetch chunks on demand only (no background\n"
 "                              fill, nothing published)\n"
+"      --fill-idle SECS        fill in the background only once no fault\n"
+"                              came for this long (default 100ms)\n"
 "  -s, --socket PATH           the Unix socket to listen on (made 0600; its\n"
 "                              directory must be ours, not writable by others)\n"
 "  -p, --pid PID               the firecracker process that will connect;\n"
@@ -36,7 +38,8 @@ static const char usage_text[] =
 "  -h, --help                  show this help\n"
 "      --version               print the version\n";
 
-enum { O_ACCEPT = 256, O_READY, O_STATS, O_VERSION, O_PULL, O_REMOTE, O_FETCH, O_NOFILL };
+enum { O_ACCEPT = 256, O_READY, O_STATS, O_VERSION, O_PULL, O_REMOTE, O_FETCH, O_NOFILL,
+	O_IDLE };
 
 static int stats;
 
@@ -84,6 +87,7 @@ main(int argc, char **argv)
 		{ "remote", required_argument, NULL, O_REMOTE },
 		{ "fetch-timeout", required_argument, NULL, O_FETCH },
 		{ "no-fill", no_argument, NULL, O_NOFILL },
+		{ "fill-idle", required_argument, NULL, O_IDLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -92,7 +96,7 @@ main(int argc, char **argv)
 	struct lazysrc src;
 	const char *mem = NULL, *sock = NULL, *pull = NULL, *url = NULL;
 	char mpath[4096];
-	long long pid = 0, accept_ms = 60000, ready = -1, fetch_ms = 60000;
+	long long pid = 0, accept_ms = 60000, ready = -1, fetch_ms = 60000, idle_ms = 100;
 	int c, rc, nofill = 0;
 
 	prog_init(argv);
@@ -123,6 +127,11 @@ main(int argc, char **argv)
 				usage_die("bad --fetch-timeout '%s'", optarg);
 			break;
 		case O_NOFILL: nofill = 1; break;
+		case O_IDLE:
+			if (parse_duration_ms(optarg, &idle_ms, "--fill-idle") < 0 ||
+			    idle_ms > 3600000)
+				usage_die("bad --fill-idle '%s'", optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_VERSION: printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
 		case ':': usage_die("option '%s' needs an argument", argv[optind - 1]);
@@ -159,9 +168,15 @@ main(int argc, char **argv)
 		pager_free(&p);
 		die("%s", errmsg());
 	}
+	if (pull) {
+		src.last_fault = p.last_fault;
+		src.idle_ms = idle_ms;
+	}
 	rc = pager_run(&p, (pid_t)pid, (int)accept_ms, (int)ready, stats);
 	if (rc < 0)
 		die("%s", errmsg());
 	pager_free(&p);
+	if (pull)
+		lazysrc_free(&src);
 	return rc;
 }

@@ -349,6 +349,21 @@ lazysrc_need(struct lazysrc *s, uint64_t off, uint64_t len)
 	return got;
 }
 
+/* Wait until no fault has come for idle_ms. */
+static void
+quiet(const struct lazysrc *s)
+{
+	int64_t left;
+
+	while (s->last_fault) {
+		left = __atomic_load_n(s->last_fault, __ATOMIC_RELAXED) + s->idle_ms * 1000000 -
+		    now_ns();
+		if (left <= 0)
+			return;
+		sleep_ms(left / 1000000 + 1);
+	}
+}
+
 int
 lazysrc_fill(struct lazysrc *s)
 {
@@ -356,9 +371,13 @@ lazysrc_fill(struct lazysrc *s)
 	int pass;
 
 	for (pass = 0; pass < 2 && s->nhave < s->nchunks; pass++)
-		for (i = 0; i < s->nchunks; i++)
+		for (i = 0; i < s->nchunks; i++) {
+			if (s->have[i])
+				continue;
+			quiet(s);
 			if (ensure(s, i, pass) < 0)
 				return -1;
+		}
 	return 0;
 }
 

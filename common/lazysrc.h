@@ -26,7 +26,8 @@
  *                  since (the caller looks for holes in it again), -1 they cannot be (message set: a transport
  *                  failure past fetch_ms, a chunk missing or corrupt)
  *   lazysrc_fill   every chunk not present, in ascending order, those
- *                  another process holds last; 0 or -1
+ *                  another process holds last, each once no fault has
+ *                  come for idle_ms (demand goes first); 0 or -1
  *   lazysrc_publish  all present: publish as fc-snap-pull would
  *                  (pull_lazy_publish); 0 or -1
  */
@@ -60,6 +61,9 @@ struct lazysrc {
 	unsigned char *seen;            /* present, and lazysrc_need said so */
 	uint64_t nchunks, nhave;
 	long long fetch_ms;
+	const int64_t *last_fault;      /* the fill waits until idle_ms have
+					 * passed since (NULL: never waits) */
+	long long idle_ms;
 	int fatal;                      /* the last failure was not the
 					 * transport's: retrying cannot help */
 	struct lazysrc_stats st;

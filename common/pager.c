@@ -59,6 +59,8 @@ pager_free(struct pager *p)
 		close(p->pidfd);
 	if (p->mem)
 		munmap((void *)(uintptr_t)p->mem, p->mem_size);
+	if (p->last_fault)
+		munmap(p->last_fault, sizeof *p->last_fault);
 	free(p->data);
 	free(p->served);
 	free(p->removed);
@@ -186,10 +188,25 @@ listen_on(struct pager *p, const char *sock)
 	return 0;
 }
 
+/* The time of the last fault, shared with the fill (which waits for a
+ * quiet moment: demand goes first). */
+static int
+share_clock(struct pager *p)
+{
+	void *m = mmap(NULL, sizeof *p->last_fault, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return fail_errno("mmap");
+	p->last_fault = m;
+	__atomic_store_n(p->last_fault, now_ns(), __ATOMIC_RELAXED);
+	return 0;
+}
+
 int
 pager_open(struct pager *p, const char *mem, const char *sock)
 {
-	if (open_mem(p, mem) < 0 || listen_on(p, sock) < 0)
+	if (open_mem(p, mem) < 0 || listen_on(p, sock) < 0 || share_clock(p) < 0)
 		return -1;
 	return 0;
 }
@@ -613,8 +630,10 @@ handle(struct pager *p, const struct uffd_msg *m, uint64_t *defer, int *nd)
 		t = now_ns();
 		if (!p->st.first_ns)
 			p->st.first_ns = t;
+		__atomic_store_n(p->last_fault, t, __ATOMIC_RELAXED);
 		rc = serve(p, m->arg.pagefault.address);
 		p->st.last_ns = now_ns();
+		__atomic_store_n(p->last_fault, p->st.last_ns, __ATOMIC_RELAXED);
 		p->st.busy_ns += p->st.last_ns - t;
 		if (rc < 0)
 			return -1;

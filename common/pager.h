@@ -88,6 +88,9 @@ struct pager {
 	uint64_t chunk_size;
 	const char *fill_dir;
 	int report_fd;                  /* pager_run's: failures to the watcher */
+	int64_t *last_fault;            /* now_ns() of the last fault served
+					 * (or of pager_open), in memory shared
+					 * with the fill */
 };
 
 void pager_init(struct pager *p);
