@@ -279,20 +279,20 @@ out:
 }
 
 /* OFD locks belong to an open file description, which a fork shares:
- * each process locks through a journal fd of its own. */
+ * each process locks through a journal fd of its own, opened again
+ * through /proc (the same inode even when a publish has unlinked it). */
 static int
 own_journal(struct lazysrc *s)
 {
-	char path[PATH_MAX];
+	char path[64];
 	int fd;
 
 	if (s->owner == getpid())
 		return 0;
-	if (path_join(path, sizeof path, s->dir, "journal") < 0)
-		return -1;
-	fd = open_trusted(AT_FDCWD, path, O_RDWR | O_APPEND, 0);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", s->jfd);
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
-		return fail("%s %s", path, errmsg());
+		return fail_errno("%s/journal", s->dir);
 	close(s->jfd);
 	s->jfd = fd;
 	s->owner = getpid();
