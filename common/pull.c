@@ -51,6 +51,8 @@ struct pull {
 	unsigned char *head;            /* its sparse header and page map */
 	int local_err;                  /* a local write failed: drop the dir */
 	int resumed;                    /* files come from an interrupted pull */
+	int shared;                     /* a lazy pull's dir: fc-pager may be
+					 * serving pages from its mem */
 	char *endpoint;                 /* for the pull record */
 };
 
@@ -432,6 +434,8 @@ open_resume(struct pull *p)
 	dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return 0;
+	p->shared = p->o->lazy || p->o->local_texts ||
+	    faccessat(dfd, PULL_LAZY_META, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	for (f = 0; f < MANIFEST_NFILES; f++) {
 		p->fds[f] = openat(dfd, manifest_files[f], O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (p->fds[f] < 0 || fstat(p->fds[f], &sb) < 0 || !S_ISREG(sb.st_mode) ||
@@ -644,11 +648,13 @@ struct slot {
 
 /* A raw chunk is downloaded straight into its first position (hashed on
  * the way; journaled only once its hash is right): no copy through
- * memory.  A sparse one must be unpacked, so it comes to memory. */
+ * memory.  A sparse one must be unpacked, so it comes to memory.  Not in
+ * a lazy pull's dir: there a chunk another process journaled meanwhile
+ * may be served from the file, so only verified bytes may be written. */
 static int
-direct_ok(const struct pos *q)
+direct_ok(const struct pull *p, const struct pos *q)
 {
-	return !q->sparse;
+	return !q->sparse && !p->shared;
 }
 
 static int
@@ -667,7 +673,7 @@ start_get(struct pull *p, struct s3_pool *pool, struct slot *s, size_t a, size_t
 	s->req.key = s->key;
 	s->req.mem_max = (size_t)chunk_max_stored(pos_len(p, &p->pos[a]), p->pos[a].sparse);
 	s->req.hash_body = 1;
-	s->direct = direct_ok(&p->pos[a]);
+	s->direct = direct_ok(p, &p->pos[a]);
 	if (s->direct) {
 		s->req.out_fd = p->fds[p->pos[a].f];
 		s->req.out_off = pos_off(p, &p->pos[a]);

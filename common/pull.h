@@ -26,7 +26,9 @@
  *      a sparse chunk comes to memory and is checked before it is written
  *      (pwrite at its offsets); a raw one is written straight to its first
  *      offset as it arrives (hashed on the way, cut off past its length)
- *      and only then checked.  Either is journaled, and copied to its
+ *      and only then checked (not in a lazy pull's dir, which fc-pager
+ *      may be serving pages from: there it comes to memory first, so
+ *      only verified bytes are written).  Either is journaled, and copied to its
  *      other offsets, once its hash is right.  Zero chunks, the zero pages
  *      of sparse chunks and (format 1) the zero pages of raw chunks stay
  *      holes.

@@ -7,7 +7,7 @@
 # checked by the stand-in (FCSTANDIN_UFFD_CHECK=all).
 . "$(dirname "$0")/lib.sh"
 . "$FCSNAP_SRC/t/lifecycle.sh"
-. "$(dirname "$0")/s3-lib.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
 s3_start
 lc_inputs
 at_exit kill_all_vms
@@ -103,6 +103,23 @@ test_expect_success 'fc-snap-pull resumes what the lazy restore fetched' '
 	fc-snap-pull -v mix "$R" 2>err &&
 	published mix && [ "$(sha "$(snapdir mix)/mem")" = "$(cat mix.mem.sha)" ] &&
 	! test -e "$(pull_dir mix)" && test_no_strays
+'
+
+test_expect_success 'fc-snap-pull into a lazy pull dir writes only verified bytes (pages are served from it)' '
+	pushed raw 100 1M && pager_with --no-fill &&
+	FCSTANDIN_UFFD_CHECK=8 FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy raw &&
+	id=$(cat out) && vm_ping "$id" && d=$(pull_dir raw) &&
+	i=$(($(mem_chunks raw | wc -l) - 1)) &&
+	while grep -qx "1 $i" "$d/journal"; do i=$((i - 1)); done && test "$i" -ge 0 &&
+	k=$(mem_chunks raw | sed -n "$((i + 1))p") &&
+	obj=$S3_DATA/$S3_BUCKET/lz/chunks/$k._S3rver_object && cp "$obj" obj.orig &&
+	printf CORRUPTED-BY-THE-BUCKET | dd of="$obj" bs=1 seek=4096 conv=notrunc 2>/dev/null &&
+	expect_code 1 fc-snap-pull raw "$R" && grep -q "is corrupt on the server" err &&
+	! dd if="$d/mem" bs=1M skip=$i count=1 2>/dev/null | grep -q CORRUPTED-BY-THE-BUCKET &&
+	{ fc-kill "$id" 2>/dev/null || :; } && cp obj.orig "$obj" &&
+	fc-snap-pull raw "$R" && published raw &&
+	[ "$(sha "$(snapdir raw)/mem")" = "$(cat raw.mem.sha)" ]
 '
 
 test_expect_success 'fc-exec -s --lazy with a remote runs the command, then publishes' '
