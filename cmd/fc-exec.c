@@ -48,6 +48,8 @@ usage(FILE *f)
 "                              to stderr\n"
 "      --lazy                  with -s: start before the memory is read;\n"
 "                              fc-pager serves each page on first touch\n"
+"                              (from the remote, on demand, when SNAPSHOT is\n"
+"                              not here)\n"
 "      --remote URL            with -s: pull SNAPSHOT from URL (s3://...) when\n"
 "                              it is not in the store (default $FCSNAP_REMOTE)\n"
 "      --json                  print one JSON object with the status, the\n"

@@ -137,20 +137,17 @@ lazy_pagers(const char *dir, pid_t *pids, int max)
 	return k;
 }
 
-pid_t
-lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
-    int timeout_ms)
+/* Spawn argv (the pager) in dir, its stderr appended to log, and wait
+ * until it listens. */
+static pid_t
+start(char **argv, const char *dir, const char *log, int timeout_ms)
 {
 	struct spawn_opts so = SPAWN_OPTS_INIT;
-	char bin[PATH_MAX], pid[32], tmo[32], tail[1024];
-	char *argv[] = { bin, "-m", (char *)mem, "-s", LAZY_SOCK, "-p", pid,
-		"--accept-timeout", tmo, "--ready-fd", "1", "--stats", NULL };
+	char tail[1024];
 	int rp[2], lfd;
 	pid_t p;
 
-	if (find_pager(bin, sizeof bin) < 0 || mark(dir) < 0 ||
-	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
-	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
+	if (mark(dir) < 0)
 		return -1;
 	lfd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (lfd < 0)
@@ -174,6 +171,56 @@ lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
 	}
 	close(rp[0]);
 	return p;
+}
+
+/* fc-pager for fc_pid in dir: on the memory file mem, or (pull) on the
+ * lazy pull of url in dir pull. */
+static pid_t
+start_pager(const char *dir, const char *mem, const char *pull, const char *url,
+    pid_t fc_pid, const char *log, int timeout_ms)
+{
+	char bin[PATH_MAX], pid[32], tmo[32], *argv[16];
+	int n = 0;
+
+	if (find_pager(bin, sizeof bin) < 0 ||
+	    fmt(pid, sizeof pid, "%ld", (long)fc_pid) < 0 ||
+	    fmt(tmo, sizeof tmo, "%dms", timeout_ms) < 0)
+		return -1;
+	argv[n++] = bin;
+	if (pull) {
+		argv[n++] = "--pull";
+		argv[n++] = (char *)pull;
+		argv[n++] = "--remote";
+		argv[n++] = (char *)url;
+	} else {
+		argv[n++] = "-m";
+		argv[n++] = (char *)mem;
+	}
+	argv[n++] = "-s";
+	argv[n++] = LAZY_SOCK;
+	argv[n++] = "-p";
+	argv[n++] = pid;
+	argv[n++] = "--accept-timeout";
+	argv[n++] = tmo;
+	argv[n++] = "--ready-fd";
+	argv[n++] = "1";
+	argv[n++] = "--stats";
+	argv[n] = NULL;
+	return start(argv, dir, log, timeout_ms);
+}
+
+pid_t
+lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
+    int timeout_ms)
+{
+	return start_pager(dir, mem, NULL, NULL, fc_pid, log, timeout_ms);
+}
+
+pid_t
+lazy_start_remote(const char *dir, const char *pull, const char *url, pid_t fc_pid,
+    const char *log, int timeout_ms)
+{
+	return start_pager(dir, NULL, pull, url, fc_pid, log, timeout_ms);
 }
 
 int

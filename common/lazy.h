@@ -41,5 +41,10 @@ void lazy_reap(int *pidfds, int n, long long grace_ms);
  * Returns the pager's pid, or -1 with the message (log tail included). */
 pid_t lazy_start(const char *dir, const char *mem, pid_t fc_pid, const char *log,
     int timeout_ms);
+/* The same for a lazy remote restore: `fc-pager --pull PULLDIR --remote
+ * URL ...`, which fetches the memory's chunks into the pull dir (its
+ * credentials from the environment, as every S3 client of the suite). */
+pid_t lazy_start_remote(const char *dir, const char *pull, const char *url, pid_t fc_pid,
+    const char *log, int timeout_ms);
 
 #endif

@@ -29,6 +29,8 @@
 #endif
 
 #define MAX_FDS 4
+#define EXIT_GAVE_UP 2          /* the fill stopped; the VM runs on */
+#define EXIT_REPORTED 3         /* failed, said why: kill the VM quietly */
 #define MAX_DEFER 1024
 
 #define BIT(m, i) ((m)[(i) >> 3] & (1u << ((i) & 7)))
@@ -39,7 +41,7 @@ void
 pager_init(struct pager *p)
 {
 	memset(p, 0, sizeof *p);
-	p->lfd = p->uffd = p->memfd = p->pidfd = -1;
+	p->lfd = p->uffd = p->memfd = p->pidfd = p->report_fd = -1;
 }
 
 void
@@ -57,6 +59,8 @@ pager_free(struct pager *p)
 		close(p->pidfd);
 	if (p->mem)
 		munmap((void *)(uintptr_t)p->mem, p->mem_size);
+	if (p->last_fault)
+		munmap(p->last_fault, sizeof *p->last_fault);
 	free(p->data);
 	free(p->served);
 	free(p->removed);
@@ -71,23 +75,26 @@ unsafe_mode(const struct stat *st)
 	return (st->st_uid != geteuid() && st->st_uid != 0) || (st->st_mode & 022);
 }
 
+/* Note which pages of [from, to) (bytes) hold data; the rest are holes. */
 static int
-map_data(struct pager *p, const char *mem)
+map_data(struct pager *p, uint64_t from, uint64_t to)
 {
-	off_t d, h = 0;
+	off_t d, h = (off_t)from;
 	uint64_t i;
 
+	for (i = from / PAGER_PAGE; i < p->npages && i * PAGER_PAGE < to; i++)
+		CLR(p->data, i);
 	for (;;) {
 		d = lseek(p->memfd, h, SEEK_DATA);
-		if (d < 0 && errno == ENXIO)
+		if ((d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= to))
 			return 0;
 		if (d < 0)
-			return fail_errno("%s: SEEK_DATA", mem);
+			return fail_errno("memory file: SEEK_DATA");
 		h = lseek(p->memfd, d, SEEK_HOLE);
 		if (h < 0)
-			return fail_errno("%s: SEEK_HOLE", mem);
+			return fail_errno("memory file: SEEK_HOLE");
 		for (i = (uint64_t)d / PAGER_PAGE; i < p->npages &&
-		    i * PAGER_PAGE < (uint64_t)h; i++)
+		    i * PAGER_PAGE < (uint64_t)h && i * PAGER_PAGE < to; i++)
 			SET(p->data, i);
 	}
 }
@@ -125,7 +132,7 @@ open_mem(struct pager *p, const char *mem)
 	p->removed = calloc(1, bm);
 	if (!p->data || !p->served || !p->removed)
 		return fail("memory file %s: out of memory", mem);
-	return map_data(p, mem);
+	return map_data(p, 0, p->mem_size);
 }
 
 /* ---- the socket ---- */
@@ -181,10 +188,25 @@ listen_on(struct pager *p, const char *sock)
 	return 0;
 }
 
+/* The time of the last fault, shared with the fill (which waits for a
+ * quiet moment: demand goes first). */
+static int
+share_clock(struct pager *p)
+{
+	void *m = mmap(NULL, sizeof *p->last_fault, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return fail_errno("mmap");
+	p->last_fault = m;
+	__atomic_store_n(p->last_fault, now_ns(), __ATOMIC_RELAXED);
+	return 0;
+}
+
 int
 pager_open(struct pager *p, const char *mem, const char *sock)
 {
-	if (open_mem(p, mem) < 0 || listen_on(p, sock) < 0)
+	if (open_mem(p, mem) < 0 || listen_on(p, sock) < 0 || share_clock(p) < 0)
 		return -1;
 	return 0;
 }
@@ -521,6 +543,24 @@ run_zero(const struct pager *p, uint64_t fp, uint64_t n)
 	return 1;
 }
 
+/* A remote source: make [off, off+len) present; where chunks arrived,
+ * look for their holes again. */
+static int
+fetch(struct pager *p, uint64_t off, uint64_t len)
+{
+	uint64_t cs = p->chunk_size, a, b;
+	int r = p->need(p->src, off, len);
+
+	if (r < 0)
+		return fail("firecracker is killed: a page it needs cannot be served: %s",
+		    errmsg());
+	if (r == 0)
+		return 0;
+	a = off / cs * cs;
+	b = (off + len + cs - 1) / cs * cs;
+	return map_data(p, a, b < p->mem_size ? b : p->mem_size);
+}
+
 /* Serve the block around addr: 0, 1 = retry later, -1. */
 static int
 serve(struct pager *p, uint64_t addr)
@@ -538,6 +578,8 @@ serve(struct pager *p, uint64_t addr)
 	if (hi > r->size / PAGER_PAGE)
 		hi = r->size / PAGER_PAGE;
 	fp0 = r->off / PAGER_PAGE;
+	if (p->need && fetch(p, (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE) < 0)
+		return -1;
 	CLR(p->served, fp0 + page);     /* it faulted: it is missing */
 	for (i = lo; i < hi; i = j) {
 		if (BIT(p->served, fp0 + i)) {
@@ -588,8 +630,10 @@ handle(struct pager *p, const struct uffd_msg *m, uint64_t *defer, int *nd)
 		t = now_ns();
 		if (!p->st.first_ns)
 			p->st.first_ns = t;
+		__atomic_store_n(p->last_fault, t, __ATOMIC_RELAXED);
 		rc = serve(p, m->arg.pagefault.address);
 		p->st.last_ns = now_ns();
+		__atomic_store_n(p->last_fault, p->st.last_ns, __ATOMIC_RELAXED);
 		p->st.busy_ns += p->st.last_ns - t;
 		if (rc < 0)
 			return -1;
@@ -677,6 +721,21 @@ exited(int pidfd)
 	return pidfd >= 0 && poll(&pf, 1, 0) == 1;
 }
 
+/* A failure of the server or the fill that kills the VM: its message
+ * goes to the watcher, which prints the first one (both may hit the same
+ * corrupt chunk), kills the VM and exits. */
+_Noreturn static void
+report(struct pager *p)
+{
+	char line[1200];
+	int n = snprintf(line, sizeof line, "%s\n", errmsg());
+
+	if (n >= (int)sizeof line)
+		n = (int)sizeof line - 1;
+	(void)write_all(p->report_fd, line, (size_t)n);
+	_exit(EXIT_REPORTED);
+}
+
 /* The page server: tells the watcher firecracker's pid, then serves. */
 _Noreturn static void
 server(struct pager *p, pid_t pid, int accept_ms, int tell, int stats)
@@ -695,6 +754,8 @@ server(struct pager *p, pid_t pid, int accept_ms, int tell, int stats)
 		die("telling the watcher firecracker's pid: %s", strerror(errno));
 	close(tell);
 	if (pager_serve(p) < 0) {
+		if (p->need)
+			report(p);
 		warnmsg("%s", errmsg());
 		_exit(1);
 	}
@@ -704,10 +765,20 @@ server(struct pager *p, pid_t pid, int accept_ms, int tell, int stats)
 }
 
 static void
-kill_vm(int pidfd, pid_t fc, pid_t srv, int st)
+kill_vm(int pidfd, pid_t fc, pid_t srv, int st, int rep)
 {
-	char why[64];
+	char why[64], line[1200];
+	ssize_t n;
 
+	if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_REPORTED) {
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		n = read(rep, line, sizeof line - 1);
+		line[n > 0 ? n : 0] = 0;
+		line[strcspn(line, "\n")] = 0;
+		warnmsg("%s", line[0] ? line : "the page server failed: firecracker is killed");
+		return;
+	}
 	if (WIFSIGNALED(st))
 		snprintf(why, sizeof why, "was killed by signal %d", WTERMSIG(st));
 	else
@@ -720,17 +791,68 @@ kill_vm(int pidfd, pid_t fc, pid_t srv, int st)
 	    "fault would have hung it forever", (long)srv, why, (long)fc);
 }
 
+/* The fill: a process of its own, outside the run dir (it may outlive
+ * the VM, to finish and publish the snapshot). */
+static pid_t
+start_fill(struct pager *p, int tell)
+{
+	pid_t f;
+
+	if (!p->fill)
+		return 0;
+	f = fork();
+	if (f < 0) {
+		warnmsg("no background fill (fork: %s): pages arrive on demand only",
+		    strerror(errno));
+		return 0;
+	}
+	if (f == 0) {
+		close(tell);
+		if (p->fill_dir && chdir(p->fill_dir) < 0)
+			_exit(EXIT_GAVE_UP);
+		if (p->fill(p->src) == EXIT_REPORTED)
+			report(p);
+		_exit(0);
+	}
+	return f;
+}
+
+/* Wait for the server (and the fill): 0 when the VM ended well; 1 when
+ * the server failed, 2 when the fill did (the status in *st); -1. */
+static int
+watch(pid_t srv, pid_t *fil, int *st)
+{
+	pid_t w;
+
+	for (;;) {
+		w = waitpid(-1, st, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fail_errno("waitpid");
+		if (w == srv)
+			return WIFEXITED(*st) && WEXITSTATUS(*st) == 0 ? 0 : 1;
+		if (w != *fil)
+			continue;
+		*fil = 0;       /* reaped: its pid is no longer ours */
+		/* a fill that gave up or was killed: demand goes on */
+		if (WIFEXITED(*st) && WEXITSTATUS(*st) == EXIT_REPORTED)
+			return 2;
+	}
+}
+
 int
 pager_run(struct pager *p, pid_t pid, int accept_ms, int ready_fd, int stats)
 {
-	int tell[2], st, pidfd = -1;
+	int tell[2], rep[2], st, pidfd = -1, r;
 	int32_t peer = (int32_t)pid;
-	pid_t srv;
+	pid_t srv, fil;
 
 	if (pid && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 		return fail_errno("firecracker pid %ld", (long)pid);
-	if (pipe2(tell, O_CLOEXEC) < 0)
+	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0)
 		return fail_errno("pipe");
+	p->report_fd = rep[1];
 	srv = fork();
 	if (srv < 0)
 		return fail_errno("fork");
@@ -748,14 +870,21 @@ pager_run(struct pager *p, pid_t pid, int accept_ms, int ready_fd, int stats)
 		(void)write_all(ready_fd, "ready\n", 6);
 		close(ready_fd);
 	}
+	fil = start_fill(p, tell[0]);
+	close(rep[1]);
 	if (read_full(tell[0], &peer, sizeof peer) == (ssize_t)sizeof peer && !pid && peer > 0)
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)peer, 0);
 	close(tell[0]);
-	while (waitpid(srv, &st, 0) < 0)
-		if (errno != EINTR)
-			return fail_errno("waitpid");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	kill_vm(pidfd, (pid_t)peer, srv, st);
+	r = watch(srv, &fil, &st);
+	if (r <= 0) {
+		close(rep[0]);
+		return r;
+	}
+	if (r == 1 && fil > 0)
+		kill(fil, SIGKILL);     /* not reaped: still ours */
+	kill_vm(pidfd, (pid_t)peer, srv, st, rep[0]);
+	if (r == 2)
+		kill(srv, SIGKILL);     /* not reaped: still ours */
+	close(rep[0]);
 	return 1;
 }

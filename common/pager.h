@@ -72,6 +72,25 @@ struct pager {
 	int nreg;
 	char sock[4096];                /* bound path, unlinked by pager_free */
 	struct pager_stats st;
+	/* A remote source (fc-pager --pull, lazysrc.h), set before
+	 * pager_open.  need(src, off, len) makes the file's bytes at
+	 * [off, off+len) present before a block there is served: 0 they
+	 * were, 1 some arrived (the holes of the chunk_size-aligned chunks
+	 * around them are looked up again), -1 never (message: the server
+	 * reports it and fails, the VM is killed).  fill(src), run in a
+	 * process of its own beside the server (cwd fill_dir), brings the
+	 * rest; it returns 0 (done, or gave up and said why: the VM runs
+	 * on) or 3 (failed for good, message set: the VM is killed).  Of
+	 * the failures that kill the VM, the watcher prints the first. */
+	int (*need)(void *src, uint64_t off, uint64_t len);
+	int (*fill)(void *src);
+	void *src;
+	uint64_t chunk_size;
+	const char *fill_dir;
+	int report_fd;                  /* pager_run's: failures to the watcher */
+	int64_t *last_fault;            /* now_ns() of the last fault served
+					 * (or of pager_open), in memory shared
+					 * with the fill */
 };
 
 void pager_init(struct pager *p);
@@ -81,7 +100,7 @@ int pager_serve(struct pager *p);
 void pager_free(struct pager *p);
 
 /* The whole life of fc-pager, after pager_open: writes "ready\n" to
- * ready_fd (when >= 0) and closes it, then forks.  The child is the page
+ * ready_fd (when >= 0) and closes it, then forks (twice with a fill).  The child is the page
  * server (pager_accept, pager_serve).  This process watches it: when the
  * server is killed or fails, firecracker is killed at once (SIGKILL through
  * a pidfd, as its next fault would hang forever) and one line says why.

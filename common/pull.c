@@ -51,6 +51,8 @@ struct pull {
 	unsigned char *head;            /* its sparse header and page map */
 	int local_err;                  /* a local write failed: drop the dir */
 	int resumed;                    /* files come from an interrupted pull */
+	int shared;                     /* a lazy pull's dir: fc-pager may be
+					 * serving pages from its mem */
 	char *endpoint;                 /* for the pull record */
 };
 
@@ -137,6 +139,27 @@ out:
 	return r;
 }
 
+/* The manifest and meta.json a lazy pull kept in its dir (pull_lazy),
+ * for the one that publishes it: they came from the bucket and are
+ * parsed and checked again as if they had just been fetched. */
+static int
+read_texts(struct pull *p)
+{
+	char path[PATH_MAX];
+
+	if (path_join(path, sizeof path, p->dir, "manifest") < 0)
+		return -1;
+	p->mtext = read_file_trusted(AT_FDCWD, path, MANIFEST_MAX_BYTES, &p->mlen);
+	if (!p->mtext)
+		return fail("%s: %s", path, errmsg());
+	if (path_join(path, sizeof path, p->dir, PULL_LAZY_META) < 0)
+		return -1;
+	p->metatext = read_file_trusted(AT_FDCWD, path, META_MAX, &p->metalen);
+	if (!p->metatext)
+		return fail("%s: %s", path, errmsg());
+	return 0;
+}
+
 /* meta.json must describe the files of the manifest. */
 static int
 check_meta(struct pull *p)
@@ -174,7 +197,7 @@ fetch_manifest(struct pull *p)
 	struct meta raw;
 	int r;
 
-	if (fetch_texts(p) < 0)
+	if ((p->o->local_texts ? read_texts(p) : fetch_texts(p)) < 0)
 		return -1;
 	if (manifest_parse(p->mtext, p->mlen, &p->m) < 0)
 		return fail("snapshot %s at %s: %s", p->name, p->r->url, errmsg());
@@ -411,6 +434,8 @@ open_resume(struct pull *p)
 	dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return 0;
+	p->shared = p->o->lazy || p->o->local_texts ||
+	    faccessat(dfd, PULL_LAZY_META, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	for (f = 0; f < MANIFEST_NFILES; f++) {
 		p->fds[f] = openat(dfd, manifest_files[f], O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (p->fds[f] < 0 || fstat(p->fds[f], &sb) < 0 || !S_ISREG(sb.st_mode) ||
@@ -623,11 +648,13 @@ struct slot {
 
 /* A raw chunk is downloaded straight into its first position (hashed on
  * the way; journaled only once its hash is right): no copy through
- * memory.  A sparse one must be unpacked, so it comes to memory. */
+ * memory.  A sparse one must be unpacked, so it comes to memory.  Not in
+ * a lazy pull's dir: there a chunk another process journaled meanwhile
+ * may be served from the file, so only verified bytes may be written. */
 static int
-direct_ok(const struct pos *q)
+direct_ok(const struct pull *p, const struct pos *q)
 {
-	return !q->sparse;
+	return !q->sparse && !p->shared;
 }
 
 static int
@@ -646,7 +673,7 @@ start_get(struct pull *p, struct s3_pool *pool, struct slot *s, size_t a, size_t
 	s->req.key = s->key;
 	s->req.mem_max = (size_t)chunk_max_stored(pos_len(p, &p->pos[a]), p->pos[a].sparse);
 	s->req.hash_body = 1;
-	s->direct = direct_ok(&p->pos[a]);
+	s->direct = direct_ok(p, &p->pos[a]);
 	if (s->direct) {
 		s->req.out_fd = p->fds[p->pos[a].f];
 		s->req.out_off = pos_off(p, &p->pos[a]);
@@ -733,6 +760,21 @@ got_chunk(struct pull *p, struct slot *s)
 	return fill_group(p, s->a, s->b, &src, &p->st->downloaded, &p->st->duplicate);
 }
 
+/* Does group [a, b) hold a position a lazy pull must fetch now (one
+ * not in mem, which fc-pager fetches on demand)? */
+static int
+eager_group(const struct pull *p, size_t a, size_t b)
+{
+	size_t k;
+
+	if (!p->o->lazy)
+		return 1;
+	for (k = a; k < b; k++)
+		if (p->pos[k].f != PULL_MEM && !p->pos[k].done)
+			return 1;
+	return 0;
+}
+
 /* The groups still to fetch. */
 static size_t
 todo_groups(struct pull *p, size_t **out, uint64_t *bytes)
@@ -744,7 +786,7 @@ todo_groups(struct pull *p, size_t **out, uint64_t *bytes)
 		return NONE;
 	for (a = 0; a < p->npos; a = b) {
 		group(p, a, &a, &b);
-		if (!p->pos[a].done) {
+		if (!p->pos[a].done && eager_group(p, a, b)) {
 			v[n++] = a;
 			*bytes += pos_len(p, &p->pos[a]);
 		}
@@ -888,7 +930,9 @@ finish(struct pull *p)
 		return -1;
 	}
 	if (path_join(path, sizeof path, p->dir, "journal") < 0 || unlink(path) < 0 ||
-	    path_join(path, sizeof path, p->dir, "manifest") < 0 || unlink(path) < 0)
+	    path_join(path, sizeof path, p->dir, "manifest") < 0 || unlink(path) < 0 ||
+	    path_join(path, sizeof path, p->dir, PULL_LAZY_META) < 0 ||
+	    (unlink(path) < 0 && errno != ENOENT))
 		return fail_errno("cleaning %s", p->dir);
 	if (store_publish(p->s, p->target, p->dir) < 0)
 		return -1;
@@ -932,16 +976,40 @@ check_space(struct pull *p)
 	    (unsigned long long)(need >> 20), p->s->root, (unsigned long long)(avail >> 20));
 }
 
+/* A lazy pull stops here, its dir ready for a restore: every file but
+ * mem complete, meta.json (for the restore) and the bucket's meta.json
+ * (for the one that publishes it) beside them. */
+static int
+lazy_ready(struct pull *p)
+{
+	char path[PATH_MAX];
+
+	if (fsync(p->fds[0]) < 0 || fsync(p->fds[2]) < 0) {
+		p->local_err = errno == ENOSPC || errno == EIO;
+		return fail_errno("saving %s", p->dir);
+	}
+	snprintf(p->meta.name, sizeof p->meta.name, "%s", p->target);
+	if (path_join(path, sizeof path, p->dir, PULL_LAZY_META) < 0 ||
+	    write_file_atomic(path, p->metatext, p->metalen, 0600) < 0 ||
+	    meta_stat_files(&p->meta, p->dir) < 0 || meta_write(p->dir, &p->meta) < 0) {
+		p->local_err = 1;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run(struct pull *p, int only_missing)
 {
 	char snaps[PATH_MAX], base[96];
 
-	if (fetch_manifest(p) < 0 || build_positions(p) < 0)
-		return -1;
 	if (store_sub(p->s, "snapshots", snaps, sizeof snaps) < 0 ||
 	    fmt(base, sizeof base, ".pull-%s", p->target) < 0 ||
 	    path_join(p->dir, sizeof p->dir, snaps, base) < 0)
+		return -1;
+	if (only_missing && p->o->local_texts && store_has(p->s, p->target))
+		return 1;       /* published by another lazy pull meanwhile */
+	if (fetch_manifest(p) < 0 || build_positions(p) < 0)
 		return -1;
 	if (only_missing && store_has(p->s, p->target))
 		return 1;
@@ -962,7 +1030,7 @@ run(struct pull *p, int only_missing)
 	}
 	if (check_space(p) < 0 || spread_done(p) < 0 || reuse_local(p) < 0 || download(p) < 0)
 		return -1;
-	return finish(p);
+	return p->o->lazy ? lazy_ready(p) : finish(p);
 }
 
 static int
@@ -1025,6 +1093,76 @@ pull_snapshot(struct remote *r, const struct store *s, const char *name,
     const struct pull_opts *o, struct pull_stats *st)
 {
 	return pull_locked(r, s, name, o, st, 0);
+}
+
+/* The remote of url (NULL: $FCSNAP_REMOTE), opened; 1 when none is set. */
+static int
+open_remote(struct remote *r, const char *url, char **u)
+{
+	*u = NULL;
+	if (!url)
+		url = getenv("FCSNAP_REMOTE");
+	if (!url || !*url)
+		return 1;
+	if (remote_resolve(url, NULL, NULL, u) < 0 || remote_open(r, *u, NULL) < 0) {
+		free(*u);
+		*u = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+pull_lazy(const struct store *s, const char *name, const char *url, char *dir, size_t n,
+    char **url_out)
+{
+	struct pull_opts o = PULL_OPTS_INIT;
+	struct pull_stats st;
+	struct remote r;
+	char snaps[PATH_MAX], base[96], *u;
+	int ret;
+
+	*url_out = NULL;
+	if (store_has(s, name))
+		return 1;
+	ret = open_remote(&r, url, &u);
+	if (ret)
+		return ret;
+	warnmsg("snapshot %s is not here: restoring it lazily from %s (its memory "
+	    "arrives on demand)", name, r.url);
+	o.lazy = 1;
+	ret = pull_locked(&r, s, name, &o, &st, 1);
+	remote_close(&r);
+	if (ret == 0 && !store_has(s, name) &&
+	    (store_sub(s, "snapshots", snaps, sizeof snaps) < 0 ||
+	    fmt(base, sizeof base, ".pull-%s", name) < 0 ||
+	    path_join(dir, n, snaps, base) < 0))
+		ret = -1;
+	if (ret == 0 && !store_has(s, name)) {
+		*url_out = u;
+		return 0;
+	}
+	free(u);
+	return ret < 0 ? -1 : 1;
+}
+
+int
+pull_lazy_publish(const struct store *s, const char *name, const char *url)
+{
+	struct pull_opts o = PULL_OPTS_INIT;
+	struct pull_stats st;
+	struct remote r;
+	char *u;
+	int ret;
+
+	ret = open_remote(&r, url, &u);
+	if (ret)
+		return ret < 0 ? -1 : fail("no remote to publish snapshot %s from", name);
+	o.local_texts = 1;
+	ret = pull_locked(&r, s, name, &o, &st, 1);
+	remote_close(&r);
+	free(u);
+	return ret;
 }
 
 int

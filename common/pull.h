@@ -26,7 +26,9 @@
  *      a sparse chunk comes to memory and is checked before it is written
  *      (pwrite at its offsets); a raw one is written straight to its first
  *      offset as it arrives (hashed on the way, cut off past its length)
- *      and only then checked.  Either is journaled, and copied to its
+ *      and only then checked (not in a lazy pull's dir, which fc-pager
+ *      may be serving pages from: there it comes to memory first, so
+ *      only verified bytes are written).  Either is journaled, and copied to its
  *      other offsets, once its hash is right.  Zero chunks, the zero pages
  *      of sparse chunks and (format 1) the zero pages of raw chunks stay
  *      holes.
@@ -53,8 +55,16 @@ struct pull_opts {
 	int jobs;                       /* parallel downloads (1..64) */
 	int verbose;                    /* progress even without a terminal */
 	long long lock_timeout_ms;      /* < 0: wait forever */
+	int lazy;                       /* pull_lazy: all but mem's chunks */
+	int local_texts;                /* pull_lazy_publish: the manifest and
+					 * meta.json kept in the dir */
 };
-#define PULL_OPTS_INIT { NULL, 8, 0, -1 }
+#define PULL_OPTS_INIT { NULL, 8, 0, -1, 0, 0 }
+
+/* The index of mem in manifest_files, and the copy of the bucket's
+ * meta.json a lazy pull keeps in its dir. */
+#define PULL_MEM 1
+#define PULL_LAZY_META "meta.remote"
 
 struct pull_stats {
 	uint64_t total;                 /* chunk positions in all files */
@@ -79,5 +89,23 @@ int pull_snapshot(struct remote *r, const struct store *s, const char *name,
  * with "no snapshot named X in DIR (set FCSNAP_REMOTE or pass --remote to
  * pull it)". */
 int pull_if_missing(const struct store *s, const char *name, const char *url);
+
+/* Lazy remote restore (fc-snap-restore --lazy, fc-exec -s --lazy): when
+ * snapshot name is missing and url (or $FCSNAP_REMOTE) is set, do steps
+ * 1-5 above under the name's lock for vmstate and rootfs.ext4 only (and
+ * the mem positions that share a chunk with them), then write, beside the
+ * full-size files, meta.json (named name, for the restore) and
+ * PULL_LAZY_META (the bucket's), and stop: nothing is published.  The
+ * dir path goes to dir, the remote URL (malloc'd) to *url_out, for
+ * fc-pager --pull (lazysrc.h), which fetches mem's chunks into the same
+ * dir, journals them and publishes.  0 ready; 1 nothing to do (the
+ * snapshot is in the store, or no remote is set); -1 (message). */
+int pull_lazy(const struct store *s, const char *name, const char *url, char *dir,
+    size_t n, char **url_out);
+/* Publish a lazy pull whose chunks are all journaled, exactly as
+ * fc-snap-pull does (steps 2-6, the texts read from its dir and checked
+ * again, every journaled chunk verified again, any missing one fetched).
+ * 0 (also when another publisher was first), or -1 (message). */
+int pull_lazy_publish(const struct store *s, const char *name, const char *url);
 
 #endif

@@ -47,6 +47,8 @@ close_snap(struct restore *r)
 void
 restore_free(struct restore *r)
 {
+	free(r->remote_url);
+	r->remote_url = NULL;
 	close_snap(r);
 	vm_close(&r->vm);
 	vmm_release(&r->vmm);
@@ -77,6 +79,8 @@ replaced(struct restore *r, const char *name)
 	char path[PATH_MAX];
 	struct stat a, b;
 
+	if (r->remote_url)
+		return 0;       /* a pull dir: only its own pulls replace it */
 	if (store_snap_dir(&r->st, name, path, sizeof path) < 0 || fstat(r->snapfd, &a) < 0)
 		return 0;
 	if (stat(path, &b) < 0)
@@ -138,7 +142,13 @@ open_snap(struct restore *r, const char *name)
 	char dir[64];
 	int i, rc;
 
-	r->snapfd = store_open_snap(&r->st, name);
+	if (r->remote_url) {
+		r->snapfd = open(r->pulldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (r->snapfd < 0)
+			return fail_errno("snapshot %s: %s", name, r->pulldir);
+	} else {
+		r->snapfd = store_open_snap(&r->st, name);
+	}
 	if (r->snapfd < 0)
 		return -1;
 	if (fmt(dir, sizeof dir, "/proc/self/fd/%d", r->snapfd) < 0)
@@ -209,7 +219,12 @@ restore_check(struct restore *r, const struct restore_opts *o)
 	int rc, tries;
 
 	r->T.start = now_ns();
-	if (store_init(&r->st) < 0 || restore_ensure_present(&r->st, o->name, o->remote) < 0)
+	if (store_init(&r->st) < 0 || name_check(o->name, "snapshot name") < 0)
+		return -1;
+	if (o->lazy && pull_lazy(&r->st, o->name, o->remote, r->pulldir, sizeof r->pulldir,
+	    &r->remote_url) < 0)
+		return -1;
+	if (!r->remote_url && restore_ensure_present(&r->st, o->name, o->remote) < 0)
 		return -1;
 	for (tries = 0; ; tries++) {
 		rc = open_snap(r, o->name);
@@ -345,7 +360,11 @@ lazy_backend(struct restore *r, const struct restore_opts *o, const char *mem,
 
 	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
 		return -1;
-	r->pager = lazy_start(r->vm.dir, mem, r->vmm.pid, log, (int)o->timeout_ms);
+	if (r->remote_url)
+		r->pager = lazy_start_remote(r->vm.dir, r->pulldir, r->remote_url, r->vmm.pid,
+		    log, (int)o->timeout_ms);
+	else
+		r->pager = lazy_start(r->vm.dir, mem, r->vmm.pid, log, (int)o->timeout_ms);
 	if (r->pager < 0)
 		return fail("VM %s: starting its page server: %s", r->vm.id, errmsg());
 	l->mem_backend_path = LAZY_SOCK;
@@ -391,8 +410,15 @@ hello(struct restore *r, const struct restore_opts *o)
 	fd = agent_connect(path, r->m.agent_port, (int)o->timeout_ms);
 	if (dfd >= 0)
 		close(dfd);
-	if (fd < 0)
-		return fail("VM %s: the agent did not answer: %s", r->vm.id, errmsg());
+	if (fd < 0) {
+		char msg[1024], log[PATH_MAX];
+
+		snprintf(msg, sizeof msg, "%s", errmsg());
+		if (path_join(log, sizeof log, r->vm.dir, "log") == 0 &&
+		    vmm_check(&r->vmm, log) < 0)
+			return fail("VM %s: the agent did not answer: %s", r->vm.id, errmsg());
+		return fail("VM %s: the agent did not answer: %s", r->vm.id, msg);
+	}
 	if (agent_hello(fd, NULL, (int)o->timeout_ms) < 0) {
 		close(fd);
 		return fail("VM %s: agent hello: %s", r->vm.id, errmsg());

@@ -91,6 +91,10 @@ struct restore {
 					 * snapfd: they outlive a refresh that
 					 * deletes this generation meanwhile */
 	pid_t pager;                    /* o.lazy: fc-pager, our child */
+	char pulldir[PATH_MAX];         /* o.lazy of a snapshot not in the
+					 * store: the lazy pull (pull_lazy) the
+					 * VM runs from, and */
+	char *remote_url;               /* its remote (NULL: a local restore) */
 	int copy_kind;                  /* COPY_LINK, COPY_REFLINK or
 					 * COPY_SPARSE (copy.h) */
 	char fc_bin[PATH_MAX];
@@ -104,7 +108,11 @@ void restore_init(struct restore *r);
  * snapshot named X in DIR: create it with fc-snap-create ...". */
 int restore_ensure_present(const struct store *st, const char *name, const char *remote);
 /* Checks before anything starts (store_init included); says in one line
- * on stderr which recorded firecracker arguments it drops. 0 or -1. */
+ * on stderr which recorded firecracker arguments it drops.  With o.lazy,
+ * a snapshot missing from the store while a remote is set is made ready
+ * for a lazy remote restore (pull.h: pull_lazy) and read from that pull
+ * dir; fc-pager fetches its memory, and publishes it once complete.
+ * 0 or -1. */
 int restore_check(struct restore *r, const struct restore_opts *o);
 /* The restore itself (after restore_check).  0, or -1 with everything
  * made so far removed. */

@@ -1,0 +1,395 @@
+/* lazysrc: mem's chunks fetched on demand into a pull dir.  See lazysrc.h. */
+#include "lazysrc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "pull.h"
+#include "s3pool.h"
+#include "store.h"
+#include "util.h"
+
+#define JOURNAL_MAX (64u << 20)
+
+void
+lazysrc_free(struct lazysrc *s)
+{
+	if (s->memfd >= 0)
+		close(s->memfd);
+	if (s->jfd >= 0)
+		close(s->jfd);
+	if (s->ropen)
+		remote_close(&s->r);
+	manifest_free(&s->m);
+	free(s->have);
+	free(s->seen);
+	free(s->url);
+	memset(s, 0, sizeof *s);
+	s->memfd = s->jfd = -1;
+}
+
+/* Mark the mem chunks journaled since the last look. */
+static int
+catch_up(struct lazysrc *s)
+{
+	char buf[65536], *line, *nl;
+	ssize_t n;
+
+	for (;;) {
+		if (s->jpos >= JOURNAL_MAX)
+			return fail("%s/journal is larger than %u bytes", s->dir, JOURNAL_MAX);
+		n = pread(s->jfd, buf, sizeof buf - 1, (off_t)s->jpos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail_errno("reading %s/journal", s->dir);
+		if (n == 0)
+			return 0;
+		buf[n] = 0;
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			unsigned long long ci;
+			int f, used = 0;
+
+			*nl = 0;
+			if (sscanf(line, "%d %llu%n", &f, &ci, &used) == 2 && !line[used] &&
+			    f == PULL_MEM && ci < s->nchunks && !s->have[ci]) {
+				s->have[ci] = 1;
+				s->nhave++;
+			}
+		}
+		if (line == buf)
+			return 0;       /* a torn last line: its writer is at it */
+		s->jpos += (uint64_t)(line - buf);
+	}
+}
+
+static int
+open_files(struct lazysrc *s)
+{
+	char path[PATH_MAX];
+	size_t n;
+	char *text;
+	int r;
+
+	if (path_join(path, sizeof path, s->dir, "manifest") < 0)
+		return -1;
+	text = read_file_trusted(AT_FDCWD, path, MANIFEST_MAX_BYTES, &n);
+	if (!text)
+		return fail("%s: %s", path, errmsg());
+	r = manifest_parse(text, n, &s->m);
+	free(text);
+	if (r < 0)
+		return fail("%s: %s", path, errmsg());
+	if (path_join(path, sizeof path, s->dir, "mem") < 0)
+		return -1;
+	s->memfd = open_trusted(AT_FDCWD, path, O_RDWR, 0);
+	if (s->memfd < 0)
+		return fail("%s %s", path, errmsg());
+	if (path_join(path, sizeof path, s->dir, "journal") < 0)
+		return -1;
+	s->jfd = open_trusted(AT_FDCWD, path, O_RDWR | O_APPEND, 0);
+	if (s->jfd < 0)
+		return fail("%s %s", path, errmsg());
+	return 0;
+}
+
+/* The name is what follows ".pull-" in the dir's last component. */
+static int
+name_of(struct lazysrc *s)
+{
+	const char *b = strrchr(s->dir, '/');
+
+	b = b ? b + 1 : s->dir;
+	if (strncmp(b, ".pull-", 6) || fmt(s->name, sizeof s->name, "%s", b + 6) < 0 ||
+	    name_check(s->name, "snapshot name") < 0)
+		return fail("%s is not a pull dir (snapshots/.pull-NAME)", s->dir);
+	return 0;
+}
+
+int
+lazysrc_open(struct lazysrc *s, const char *dir, const char *url, long long fetch_ms)
+{
+	struct s3_opts o = S3_OPTS_INIT;
+	const struct mfile *f;
+	uint64_t i;
+
+	memset(s, 0, sizeof *s);
+	s->memfd = s->jfd = -1;
+	s->fetch_ms = fetch_ms;
+	if (fmt(s->dir, sizeof s->dir, "%s", dir) < 0 || name_of(s) < 0 || open_files(s) < 0)
+		return -1;
+	f = &s->m.files[PULL_MEM];
+	s->nchunks = f->nchunks;
+	s->have = calloc(s->nchunks ? s->nchunks : 1, 1);
+	s->seen = calloc(s->nchunks ? s->nchunks : 1, 1);
+	if (!s->have || !s->seen || !(s->url = strdup(url)))
+		return fail("out of memory");
+	for (i = 0; i < s->nchunks; i++)
+		if (f->chunks[i].zero) {
+			s->have[i] = 1;
+			s->nhave++;
+		}
+	/* each attempt bounded by the fetch timeout; the retries are ours */
+	o.retries = 0;
+	o.connect_timeout_ms = fetch_ms < o.connect_timeout_ms ? fetch_ms : o.connect_timeout_ms;
+	o.stall_ms = fetch_ms < o.stall_ms ? fetch_ms : o.stall_ms;
+	o.max_time_ms = fetch_ms;
+	if (remote_open(&s->r, url, &o) < 0)
+		return -1;
+	s->ropen = 1;
+	s->owner = getpid();
+	if (catch_up(s) < 0)
+		return -1;
+	/* what is here now is whole in the file the pager then scans */
+	memcpy(s->seen, s->have, s->nchunks);
+	return 0;
+}
+
+/* ---- one chunk ---- */
+
+static int
+lock_chunk(struct lazysrc *s, uint64_t i, int type, int wait)
+{
+	struct flock fl = { .l_type = (short)type, .l_whence = SEEK_SET,
+		.l_start = (off_t)i, .l_len = 1 };
+
+	while (fcntl(s->jfd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (!wait && (errno == EAGAIN || errno == EACCES))
+			return 1;
+		return fail_errno("locking chunk %llu of %s/journal", (unsigned long long)i,
+		    s->dir);
+	}
+	return 0;
+}
+
+static int
+transient(const struct s3_result *rs)
+{
+	return rs->http_status == 0 || rs->http_status >= 500 || rs->http_status == 429 ||
+	    rs->http_status == 408;
+}
+
+/* GET the object of chunk i into rs, retried until fetch_ms has passed. */
+static int
+get_chunk(struct lazysrc *s, uint64_t i, const char *nm, const char *key,
+    struct s3_result *rs)
+{
+	const struct mchunk *mc = &s->m.files[PULL_MEM].chunks[i];
+	uint64_t len = manifest_chunk_len(&s->m, &s->m.files[PULL_MEM], i);
+	int64_t deadline = now_ms() + s->fetch_ms, wait = 100;
+	off_t at = (off_t)(i * s->m.chunk_size);
+
+	for (;;) {
+		struct s3_req rq = S3_REQ_INIT;
+
+		memset(rs, 0, sizeof *rs);
+		rq.key = key;
+		rq.mem_max = (size_t)chunk_max_stored(len, mc->sparse);
+		rq.hash_body = 1;
+		if (s3_do(&s->r.c, &rq, rs) == 0)
+			return 0;
+		if (rs->not_found) {
+			s3_result_free(rs);
+			s->fatal = 1;
+			return fail("chunk %s of mem at offset %lld is missing on the server "
+			    "(%s); nothing was published (push the snapshot again with "
+			    "fc-snap-push --verify)", nm, (long long)at, key);
+		}
+		if (!transient(rs) || now_ms() + wait > deadline) {
+			char why[512];
+
+			s->fatal = !transient(rs);
+			snprintf(why, sizeof why, "%s", rs->err);
+			s3_result_free(rs);
+			return fail("fetching chunk %s of mem at offset %lld failed (tried for "
+			    "%.1f s): %s; nothing was published (fc-snap-pull resumes the "
+			    "partial pull in %s)", nm, (long long)at,
+			    (double)(now_ms() + s->fetch_ms - deadline) / 1000, why, s->dir);
+		}
+		s3_result_free(rs);
+		sleep_ms(wait);
+		wait = wait * 2 > 2000 ? 2000 : wait * 2;
+	}
+}
+
+/* Fetch chunk i, check it, write it into mem and journal it. */
+static int
+fetch_chunk(struct lazysrc *s, uint64_t i)
+{
+	const struct mchunk *mc = &s->m.files[PULL_MEM].chunks[i];
+	uint64_t len = manifest_chunk_len(&s->m, &s->m.files[PULL_MEM], i);
+	off_t at = (off_t)(i * s->m.chunk_size);
+	const unsigned char *body;
+	struct s3_result rs;
+	char nm[CHUNK_NAME_MAX], *key, why[300], line[64];
+	int r, n;
+
+	chunk_name(mc->sha, mc->sparse, nm);
+	key = remote_key(&s->r, "chunks", nm, NULL);
+	if (!key)
+		return -1;
+	r = get_chunk(s, i, nm, key, &rs);
+	if (r < 0) {
+		free(key);
+		return -1;
+	}
+	body = (const unsigned char *)rs.body;
+	why[0] = 0;
+	if (chunk_check(body, rs.body_len, len, mc->sparse) < 0)
+		snprintf(why, sizeof why, "%s", errmsg());
+	else if (memcmp(rs.sha256, mc->sha, SHA256_LEN) != 0)
+		snprintf(why, sizeof why, "its SHA-256 is not its name");
+	if (why[0]) {
+		s->fatal = 1;
+		fail("chunk %s of mem at offset %lld is corrupt on the server (%s: %s); "
+		    "nothing was published (delete that object, then push the snapshot "
+		    "again)", nm, (long long)at, key, why);
+		goto out;
+	}
+	errno = ENOSPC;
+	r = mc->sparse ? chunk_put_sparse(s->memfd, at, body, len, 1) :
+	    chunk_put_raw(s->memfd, at, body, len, s->m.format < 2, 1);
+	if (r < 0) {
+		s->fatal = 1;
+		fail_errno("writing mem at offset %lld into %s", (long long)at, s->dir);
+		goto out;
+	}
+	n = snprintf(line, sizeof line, "%d %llu\n", PULL_MEM, (unsigned long long)i);
+	if (write_all(s->jfd, line, (size_t)n) < 0) {
+		s->fatal = 1;
+		r = fail_errno("writing the journal in %s", s->dir);
+		goto out;
+	}
+	s->st.fetched++;
+	s->st.bytes += rs.body_len;
+	r = 0;
+out:
+	if (why[0])
+		r = -1;
+	s3_result_free(&rs);
+	free(key);
+	return r;
+}
+
+/* OFD locks belong to an open file description, which a fork shares:
+ * each process locks through a journal fd of its own, opened again
+ * through /proc (the same inode even when a publish has unlinked it). */
+static int
+own_journal(struct lazysrc *s)
+{
+	char path[64];
+	int fd;
+
+	if (s->owner == getpid())
+		return 0;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", s->jfd);
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("%s/journal", s->dir);
+	close(s->jfd);
+	s->jfd = fd;
+	s->owner = getpid();
+	return 0;
+}
+
+/* Chunk i present: 0 it was, 1 it arrived, 2 another process holds it
+ * (!wait), -1. */
+static int
+ensure(struct lazysrc *s, uint64_t i, int wait)
+{
+	int r;
+
+	if (s->have[i])
+		return 0;
+	if (own_journal(s) < 0) {
+		s->fatal = 1;
+		return -1;
+	}
+	r = lock_chunk(s, i, F_WRLCK, wait);
+	if (r != 0)
+		return r < 0 ? -1 : 2;
+	r = catch_up(s);
+	if (r == 0 && !s->have[i]) {
+		r = fetch_chunk(s, i);
+		if (r == 0) {
+			s->have[i] = 1;
+			s->nhave++;
+		}
+	} else if (r == 0) {
+		s->st.shared++;
+	}
+	lock_chunk(s, i, F_UNLCK, 0);
+	return r < 0 ? -1 : 1;
+}
+
+int
+lazysrc_need(struct lazysrc *s, uint64_t off, uint64_t len)
+{
+	uint64_t cs = s->m.chunk_size, i, last;
+	int got = 0;
+
+	if (!len)
+		return 0;
+	last = (off + len - 1) / cs;
+	for (i = off / cs; i <= last && i < s->nchunks; i++) {
+		if (s->seen[i])
+			continue;
+		if (ensure(s, i, 1) < 0)
+			return -1;
+		s->seen[i] = 1;
+		got = 1;
+	}
+	return got;
+}
+
+/* Wait until no fault has come for idle_ms. */
+static void
+quiet(const struct lazysrc *s)
+{
+	int64_t left;
+
+	while (s->last_fault) {
+		left = __atomic_load_n(s->last_fault, __ATOMIC_RELAXED) + s->idle_ms * 1000000 -
+		    now_ns();
+		if (left <= 0)
+			return;
+		sleep_ms(left / 1000000 + 1);
+	}
+}
+
+int
+lazysrc_fill(struct lazysrc *s)
+{
+	uint64_t i;
+	int pass;
+
+	for (pass = 0; pass < 2 && s->nhave < s->nchunks; pass++)
+		for (i = 0; i < s->nchunks; i++) {
+			if (s->have[i])
+				continue;
+			quiet(s);
+			if (ensure(s, i, pass) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+int
+lazysrc_publish(struct lazysrc *s)
+{
+	struct store st;
+
+	if (s->nhave < s->nchunks)
+		return fail("snapshot %s: %llu of %llu memory chunks are here, not publishing",
+		    s->name, (unsigned long long)s->nhave, (unsigned long long)s->nchunks);
+	if (store_init(&st) < 0)
+		return -1;
+	return pull_lazy_publish(&st, s->name, s->url);
+}

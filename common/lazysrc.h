@@ -1,0 +1,78 @@
+/* lazysrc: the remote source of fc-pager --pull (a lazy restore of a
+ * snapshot that is not in the store yet, pull.h: pull_lazy).
+ *
+ * The pull dir (snapshots/.pull-<name>/) holds full-size sparse files,
+ * the manifest, and the journal: one line "<file> <chunk>" per chunk
+ * written and verified (written after its data).  vmstate and rootfs.ext4
+ * are complete; mem's chunks arrive here, each of them
+ *   locked     an OFD write lock on byte <chunk> of the journal
+ *              (F_OFD_SETLKW): one process fetches a chunk, the others
+ *              wait for it and then find it journaled; the lock dies with
+ *              its holder, so a killed fetcher only leaves a chunk that
+ *              is not journaled (any torn bytes are overwritten)
+ *   fetched    GET chunks/<hex>[.sparse] (bounded by its largest stored
+ *              size), retried until fetch_ms has passed
+ *   checked    its form (chunk_check) and SHA-256 before one byte of it
+ *              is written, so nothing unverified is ever served
+ *   written    at its offset in mem (zero pages punched), then journaled.
+ * Every process that serves or fills the same pull dir takes part
+ * (several lazy restores of one snapshot share one download), and so does
+ * a resumed fc-snap-pull, which writes the same verified bytes.
+ *
+ *   lazysrc_open   the dir's manifest (parsed and checked again), its mem
+ *                  and journal, and the remote
+ *   lazysrc_need   the chunks of mem's [off, off+len): 0 they were all
+ *                  present at the open or a former call, 1 one arrived
+ *                  since (the caller looks for holes in it again), -1 they cannot be (message set: a transport
+ *                  failure past fetch_ms, a chunk missing or corrupt)
+ *   lazysrc_fill   every chunk not present, in ascending order, those
+ *                  another process holds last, each once no fault has
+ *                  come for idle_ms (demand goes first); 0 or -1
+ *   lazysrc_publish  all present: publish as fc-snap-pull would
+ *                  (pull_lazy_publish); 0 or -1
+ */
+#ifndef FCSNAP_LAZYSRC_H
+#define FCSNAP_LAZYSRC_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "manifest.h"
+#include "remote.h"
+
+struct lazysrc_stats {
+	uint64_t fetched;               /* chunks downloaded by this process */
+	uint64_t bytes;                 /* their stored bytes */
+	uint64_t shared;                /* chunks another process brought */
+};
+
+struct lazysrc {
+	char dir[PATH_MAX];
+	char name[64];                  /* the snapshot (from the dir's name) */
+	char *url;
+	struct remote r;
+	int ropen;
+	struct manifest m;
+	int memfd, jfd;
+	pid_t owner;                    /* the process jfd was opened by */
+	uint64_t jpos;                  /* journal read up to here */
+	unsigned char *have;            /* mem chunk present (journaled) */
+	unsigned char *seen;            /* present, and lazysrc_need said so */
+	uint64_t nchunks, nhave;
+	long long fetch_ms;
+	const int64_t *last_fault;      /* the fill waits until idle_ms have
+					 * passed since (NULL: never waits) */
+	long long idle_ms;
+	int fatal;                      /* the last failure was not the
+					 * transport's: retrying cannot help */
+	struct lazysrc_stats st;
+};
+
+int lazysrc_open(struct lazysrc *s, const char *dir, const char *url, long long fetch_ms);
+void lazysrc_free(struct lazysrc *s);
+int lazysrc_need(struct lazysrc *s, uint64_t off, uint64_t len);
+int lazysrc_fill(struct lazysrc *s);
+int lazysrc_publish(struct lazysrc *s);
+
+#endif
