@@ -296,12 +296,20 @@ remaining(int64_t deadline)
 int
 agent_connect(const char *uds_path, uint32_t port, int timeout_ms)
 {
+	return agent_connect_watch(uds_path, port, timeout_ms, NULL, NULL);
+}
+
+int
+agent_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
+    int (*gone)(void *), void *arg)
+{
 	int64_t deadline = now_ms() + timeout_ms, backoff = CLOSED_BACKOFF_MIN_MS, left;
 	int fd, closed, tries = 0;
 
 	for (;;) {
 		left = deadline - now_ms();
-		fd = vsock_connect(uds_path, port, tries ? (int)(left > 0 ? left : 0) : timeout_ms);
+		fd = vsock_connect_watch(uds_path, port,
+		    tries ? (int)(left > 0 ? left : 0) : timeout_ms, gone, arg);
 		if (fd < 0)
 			break;
 		tries++;
@@ -315,6 +323,8 @@ agent_connect(const char *uds_path, uint32_t port, int timeout_ms)
 			return fail("vsock port %u via %s: the guest closed all %d connections before "
 			    "the agent's handshake within %.1f s: is fc-agent listening on that port?",
 			    port, uds_path, tries, timeout_ms / 1000.0);
+		if (gone && gone(arg))
+			return -1;
 		sleep_ms(backoff < left ? backoff : left);
 		backoff = backoff * 2 > CLOSED_BACKOFF_MAX_MS ? CLOSED_BACKOFF_MAX_MS : backoff * 2;
 	}

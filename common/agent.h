@@ -137,6 +137,10 @@ uint64_t agent_get64(const unsigned char *p);
  * a backoff of 5 ms doubling to 100 ms, until timeout_ms has passed.
  * Returns the fd or -1. */
 int agent_connect(const char *uds_path, uint32_t port, int timeout_ms);
+/* The same, giving up before each retry when gone(arg) returns nonzero
+ * (vsock_connect_watch): a VM that died is not waited for. */
+int agent_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
+    int (*gone)(void *), void *arg);
 /* Connect directly to a Unix socket the agent listens on (test mode:
  * `fc-agent --unix-dir D` listens on D/<port>) + handshake. */
 int agent_connect_unix(const char *path, int timeout_ms);

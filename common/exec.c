@@ -123,23 +123,26 @@ session_run(struct pump *s)
 
 /* Prepare the VM: find it (-v) or restore it (-s).  m gets the meta.json
  * whose run command applies (the run dir's, or the snapshot's). */
+static struct vm V;             /* -v: the VM, watched while we connect */
+
 static int
 prepare_vm(char *vsock, size_t n, uint32_t *port, struct meta *m)
 {
 	struct restore_opts ro = { 0 };
-	struct vm v;
+	struct vm *v = &V;
 
 	if (o.vm_id) {
-		if (store_init(&R.st) < 0 || vm_load(&R.st, o.vm_id, &v) < 0)
+		if (store_init(&R.st) < 0 || vm_load(&R.st, o.vm_id, v) < 0)
 			return -1;
-		if (!vm_alive(&v))
+		if (!vm_alive(v))
 			return fail("VM %s is not running (see fc-ps; remove it with fc-kill %s)",
 			    o.vm_id, o.vm_id);
-		snprintf(vm_id, sizeof vm_id, "%s", v.id);
-		*port = v.agent_port ? v.agent_port : AGENT_DEFAULT_PORT;
-		if (!o.ncmd && meta_read(v.dir, m) < 0)
-			return fail("VM %s: %s", v.id, errmsg());
-		return fmt(vsock, n, "%s", v.vsock);
+		if (fmt(vm_id, sizeof vm_id, "%s", v->id) < 0)
+			return -1;
+		*port = v->agent_port ? v->agent_port : AGENT_DEFAULT_PORT;
+		if (!o.ncmd && meta_read(v->dir, m) < 0)
+			return fail("VM %s: %s", v->id, errmsg());
+		return fmt(vsock, n, "%s", v->vsock);
 	}
 	ro.name = o.snap;
 	ro.firecracker = o.firecracker;
@@ -172,7 +175,8 @@ connect_agent(const char *vsock, uint32_t port)
 	T.connect0 = now_ns();
 	if (unix_path_fit(vsock, path, sizeof path, &dfd) < 0)
 		return -1;
-	fd = agent_connect(path, port, (int)o.connect_ms);
+	fd = agent_connect_watch(path, port, (int)o.connect_ms,
+	    throwaway ? restore_fc_gone : vm_gone, throwaway ? (void *)&R : (void *)&V);
 	if (dfd >= 0)
 		close(dfd);
 	if (fd < 0)

@@ -399,6 +399,21 @@ load(struct restore *r, const struct restore_opts *o)
 	return 0;
 }
 
+int
+restore_fc_gone(void *arg)
+{
+	struct restore *r = arg;
+	char log[PATH_MAX];
+
+	if (r->vmm.pid <= 0) {
+		fail("firecracker is gone");
+		return 1;
+	}
+	if (path_join(log, sizeof log, r->vm.dir, "log") < 0)
+		return 0;
+	return vmm_check(&r->vmm, log) < 0;
+}
+
 static int
 hello(struct restore *r, const struct restore_opts *o)
 {
@@ -407,15 +422,14 @@ hello(struct restore *r, const struct restore_opts *o)
 
 	if (unix_path_fit(r->vm.vsock, path, sizeof path, &dfd) < 0)
 		return -1;
-	fd = agent_connect(path, r->m.agent_port, (int)o->timeout_ms);
+	fd = agent_connect_watch(path, r->m.agent_port, (int)o->timeout_ms, restore_fc_gone, r);
 	if (dfd >= 0)
 		close(dfd);
 	if (fd < 0) {
-		char msg[1024], log[PATH_MAX];
+		char msg[1024];
 
 		snprintf(msg, sizeof msg, "%s", errmsg());
-		if (path_join(log, sizeof log, r->vm.dir, "log") == 0 &&
-		    vmm_check(&r->vmm, log) < 0)
+		if (r->vmm.pid > 0 && restore_fc_gone(r))
 			return fail("VM %s: the agent did not answer: %s", r->vm.id, errmsg());
 		return fail("VM %s: the agent did not answer: %s", r->vm.id, msg);
 	}

@@ -119,6 +119,9 @@ int restore_check(struct restore *r, const struct restore_opts *o);
 int restore_start(struct restore *r, const struct restore_opts *o);
 /* Hand the running VM to the caller (it is no longer guarded). */
 void restore_done(struct restore *r);
+/* For agent_connect_watch: is r's firecracker gone?  1 with "firecracker
+ * exited ...; log: ..." (it is reaped), else 0. */
+int restore_fc_gone(void *r);
 void restore_free(struct restore *r);
 
 /* The steps in order: check (start..check), spawn (check..spawn), copy

@@ -358,6 +358,17 @@ vm_alive(const struct vm *v)
 	return st == VM_STARTING || st == VM_RUNNING;
 }
 
+int
+vm_gone(void *arg)
+{
+	const struct vm *v = arg;
+
+	if (vm_alive(v))
+		return 0;
+	fail("VM %s stopped (its firecracker exited or was killed; see fc-ps)", v->id);
+	return 1;
+}
+
 /* Remove dir, open as dfd and locked by us, if it still names that dir. */
 static int
 remove_locked(int dfd, const char *dir)

@@ -123,6 +123,9 @@ int vm_load(const struct store *s, const char *id, struct vm *v);
 enum vm_state vm_probe(const struct vm *v);
 /* vm_probe is VM_STARTING or VM_RUNNING. 1 or 0. */
 int vm_alive(const struct vm *v);
+/* For agent_connect_watch: has VM v (a const struct vm *) stopped?  1
+ * with "VM X stopped (its firecracker exited or was killed)", else 0. */
+int vm_gone(void *v);
 /* A process's start time (field 22 of /proc/PID/stat) and state letter
  * (field 3; may be NULL). 0, or -1 when there is no such process. */
 int proc_start_time(pid_t pid, uint64_t *start, char *state);

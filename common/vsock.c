@@ -158,6 +158,13 @@ attempt(const struct sockaddr_un *sa, uint32_t port, int64_t deadline,
 int
 vsock_connect(const char *uds_path, uint32_t port, int timeout_ms)
 {
+	return vsock_connect_watch(uds_path, port, timeout_ms, NULL, NULL);
+}
+
+int
+vsock_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
+    int (*gone)(void *), void *arg)
+{
 	struct sockaddr_un sa;
 	int64_t start = now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
 	int64_t backoff = 1, left;
@@ -173,12 +180,16 @@ vsock_connect(const char *uds_path, uint32_t port, int timeout_ms)
 		left = deadline - now_ms();
 		if (left <= 0)
 			break;
+		if (gone && gone(arg)) {
+			fd = -4;
+			break;
+		}
 		sleep_ms(backoff < left ? backoff : left);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
 	if (dfd >= 0)
 		close(dfd);
-	if (fd >= 0 || fd == -2)
+	if (fd >= 0 || fd == -2 || fd == -4)
 		return fd >= 0 ? fd : -1;
 	return fail("no agent answered on vsock port %u via %s within %.1f s (last: %s)",
 	    port, uds_path, timeout_ms / 1000.0,

@@ -17,5 +17,10 @@
  * 5 s).  Paths longer than sun_path allows are reached through an O_PATH
  * fd of their directory. */
 int vsock_connect(const char *uds_path, uint32_t port, int timeout_ms);
+/* The same, giving up before each retry when gone(arg) returns nonzero
+ * (the VM is no more: gone sets the message): -1 at once, not after the
+ * whole timeout. */
+int vsock_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
+    int (*gone)(void *), void *arg);
 
 #endif
