@@ -4,10 +4,7 @@
  * Reads meta.json and stats the snapshot's files (never following a
  * symlink); a damaged entry is listed as damaged, not skipped. */
 #include "json.h"
-#include "meta.h"
-#include "remote.h"
-#include "s3obj.h"
-#include "store.h"
+#include "snapls.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -37,13 +34,6 @@ static const char usage_text[] =
 
 enum { OUT_TABLE, OUT_QUIET, OUT_JSON };
 
-struct ent {
-	char *name;
-	int ok;
-	struct meta m;
-	char reason[512];
-};
-
 /* 512, 12K, 1.5M, 512M, 2G: powers of 1024, one decimal below 10. */
 static void
 human(char *out, size_t n, unsigned long long v)
@@ -66,32 +56,8 @@ human(char *out, size_t n, unsigned long long v)
 		snprintf(out, n, "%.0f%c", d, units[u]);
 }
 
-static void
-load(const struct store *s, struct ent *e)
-{
-	char dir[PATH_MAX];
-
-	meta_init(&e->m);
-	if (store_snap_dir(s, e->name, dir, sizeof dir) < 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
-		return;
-	}
-	if (meta_read(dir, &e->m) < 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", meta_reason()[0] ?
-		    meta_reason() : errmsg());
-		return;
-	}
-	if (meta_check_files(dir, &e->m) < 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
-		return;
-	}
-	/* the store's name is authoritative */
-	snprintf(e->m.name, sizeof e->m.name, "%s", e->name);
-	e->ok = 1;
-}
-
 static int
-print_json(const struct ent *e)
+print_json(const struct snapls_ent *e)
 {
 	struct jw w;
 	char *s;
@@ -121,7 +87,7 @@ print_json(const struct ent *e)
 enum { C_NAME, C_VMSTATE, C_MEM, C_MEMUSED, C_DISK, C_FC, C_CREATED, NCOL };
 
 static void
-cells(const struct ent *e, char c[NCOL][64])
+cells(const struct snapls_ent *e, char c[NCOL][64])
 {
 	snprintf(c[C_NAME], 64, "%s", e->name);
 	human(c[C_VMSTATE], 64, e->m.vmstate.size);
@@ -152,7 +118,7 @@ print_row(const int *w, const char *const *c)
 }
 
 static void
-print_table(const struct ent *v, int n)
+print_table(const struct snapls_ent *v, int n)
 {
 	static const char *head[NCOL] = { "NAME", "VMSTATE", "MEM", "MEM-USED",
 		"DISK", "FC", "CREATED" };
@@ -189,177 +155,6 @@ print_table(const struct ent *v, int n)
 	}
 }
 
-/* ---- remote ---------------------------------------------------------- */
-
-static struct remote rem;
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Names with a manifest under <prefix>/snapshots/, sorted. */
-static int
-remote_names(char ***out)
-{
-	struct s3_list l;
-	char *pre, **v;
-	size_t i, pl;
-	int n = 0;
-
-	memset(&l, 0, sizeof l);
-	pre = remote_key(&rem, "snapshots/", NULL, NULL);
-	if (!pre)
-		return -1;
-	if (s3_list(&rem.c, pre, NULL, 0, &l) < 0) {
-		free(pre);
-		return -1;
-	}
-	pl = strlen(pre);
-	v = calloc(l.n + 1, sizeof *v);
-	for (i = 0; v && i < l.n; i++) {
-		const char *k = l.objs[i].key + pl, *sl;
-
-		if (strncmp(l.objs[i].key, pre, pl) != 0)
-			continue;
-		sl = strchr(k, '/');
-		if (!sl || strcmp(sl, "/manifest") != 0 || (size_t)(sl - k) > 63)
-			continue;
-		v[n] = strndup(k, (size_t)(sl - k));
-		if (!v[n] || name_check(v[n], "snapshot name") < 0) {
-			free(v[n]);
-			continue;
-		}
-		n++;
-	}
-	free(pre);
-	s3_list_free(&l);
-	if (!v)
-		return fail("out of memory");
-	qsort(v, (size_t)n, sizeof *v, cmp_str);
-	*out = v;
-	return n;
-}
-
-/* A bucket's meta.json: only its data, its strings checked (meta.h). */
-static void
-load_remote(struct ent *e)
-{
-	struct meta raw;
-	char *key, *text = NULL;
-	size_t n;
-	int r;
-
-	meta_init(&e->m);
-	key = remote_key(&rem, "snapshots", e->name, "meta.json");
-	if (!key) {
-		snprintf(e->reason, sizeof e->reason, "%s", errmsg());
-		return;
-	}
-	r = s3_get_mem(&rem.c, key, 1 << 20, &text, &n);
-	free(key);
-	if (r != 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", r > 0 ?
-		    "meta.json is missing" : errmsg());
-		return;
-	}
-	meta_init(&raw);
-	r = meta_parse(text, n, &raw);
-	if (r == 0)
-		r = meta_take_data(&raw, &e->m);
-	meta_free(&raw);
-	free(text);
-	if (r < 0) {
-		snprintf(e->reason, sizeof e->reason, "%s", meta_reason());
-		return;
-	}
-	snprintf(e->m.name, sizeof e->m.name, "%s", e->name);
-	e->ok = 1;
-}
-
-/* The remote names to list: all, or those asked for that exist. */
-static int
-select_remote(char **args, int nargs, char ***out, int *rc)
-{
-	char **all = NULL, **v;
-	int n, i, k, m = 0;
-
-	n = remote_names(&all);
-	if (n < 0 || nargs == 0) {
-		if (n >= 0)
-			*out = all;
-		return n;
-	}
-	v = calloc((size_t)nargs + 1, sizeof *v);
-	if (!v) {
-		store_free_names(all, n);
-		return fail("out of memory");
-	}
-	for (i = 0; i < nargs; i++) {
-		for (k = 0; k < n && strcmp(all[k], args[i]) != 0; k++)
-			;
-		if (k == n) {
-			warnmsg("no snapshot named %s at %s", args[i], rem.url);
-			*rc = 1;
-			continue;
-		}
-		v[m] = strdup(args[i]);
-		if (v[m])
-			m++;
-	}
-	store_free_names(all, n);
-	*out = v;
-	return m;
-}
-
-static void
-remote_setup(const char *url)
-{
-	if (remote_open(&rem, url, NULL) < 0)
-		die("%s", errmsg());
-}
-
-static void
-remote_cleanup(void)
-{
-	remote_close(&rem);
-}
-
-/* The names to list: all, or the ones asked for (each checked). */
-static int
-select_names(const struct store *s, char **args, int nargs, char ***out, int *rc)
-{
-	char **v;
-	int i, n = 0;
-
-	if (nargs == 0)
-		return store_list(s, out);
-	v = calloc((size_t)nargs, sizeof *v);
-	if (!v)
-		return fail("out of memory");
-	for (i = 0; i < nargs; i++) {
-		if (name_check(args[i], "snapshot name") < 0) {
-			warnmsg("%s", errmsg());
-			*rc = 1;
-			continue;
-		}
-		if (!store_has(s, args[i])) {
-			warnmsg("no snapshot named %s in %s/snapshots", args[i], s->root);
-			*rc = 1;
-			continue;
-		}
-		v[n] = strdup(args[i]);
-		if (!v[n]) {
-			store_free_names(v, n);
-			return fail("out of memory");
-		}
-		n++;
-	}
-	*out = v;
-	return n;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -372,10 +167,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store s;
-	struct ent *v;
-	char **names = NULL;
+	struct remote rem;
+	struct snapls l;
 	const char *url = NULL;
-	int c, mode = OUT_TABLE, n, i, rc = 0;
+	int c, mode = OUT_TABLE, i, r, missing;
 
 	prog_init(argv);
 	opterr = 0;
@@ -394,50 +189,28 @@ main(int argc, char **argv)
 		}
 	}
 	if (url) {
-		remote_setup(url);
-		n = select_remote(argv + optind, argc - optind, &names, &rc);
+		if (remote_open(&rem, url, NULL) < 0)
+			die("%s", errmsg());
+		r = snapls_remote(&l, &rem, argv + optind, argc - optind, mode != OUT_QUIET);
+		remote_close(&rem);
 	} else {
 		if (store_init(&s) < 0)
 			die("%s", errmsg());
-		n = select_names(&s, argv + optind, argc - optind, &names, &rc);
+		r = snapls_local(&l, &s, argv + optind, argc - optind, mode != OUT_QUIET);
 	}
-	if (n < 0) {
-		if (url)
-			remote_cleanup();
+	if (r < 0)
 		die("%s", errmsg());
+	for (i = 0; i < l.n; i++) {
+		if (mode == OUT_QUIET)
+			printf("%s\n", l.v[i].name);
+		else if (mode == OUT_JSON && print_json(&l.v[i]) < 0)
+			die("%s", errmsg());
 	}
-	if (mode == OUT_QUIET) {
-		for (i = 0; i < n; i++)
-			printf("%s\n", names[i]);
-		store_free_names(names, n);
-		if (url)
-			remote_cleanup();
-		return fflush(stdout) == 0 ? rc : 1;
-	}
-	v = calloc((size_t)n + 1, sizeof *v);
-	if (!v)
-		die("out of memory");
-	for (i = 0; i < n; i++) {
-		v[i].name = names[i];
-		if (url)
-			load_remote(&v[i]);
-		else
-			load(&s, &v[i]);
-	}
-	if (mode == OUT_JSON) {
-		for (i = 0; i < n; i++)
-			if (print_json(&v[i]) < 0)
-				die("%s", errmsg());
-	} else if (n > 0) {
-		print_table(v, n);
-	}
-	for (i = 0; i < n; i++)
-		meta_free(&v[i].m);
-	free(v);
-	store_free_names(names, n);
-	if (url)
-		remote_cleanup();
+	if (mode == OUT_TABLE && l.n > 0)
+		print_table(l.v, l.n);
+	missing = l.missing;
+	snapls_free(&l);
 	if (fflush(stdout) != 0)
 		die("writing to stdout failed");
-	return rc;
+	return missing ? 1 : 0;
 }
