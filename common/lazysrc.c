@@ -249,8 +249,8 @@ fetch_chunk(struct lazysrc *s, uint64_t i)
 	if (why[0]) {
 		s->fatal = 1;
 		fail("chunk %s of mem at offset %lld is corrupt on the server (%s: %s); "
-		    "nothing was published (delete that object, then push the snapshot "
-		    "again)", nm, (long long)at, key, why);
+		    "nothing was published (repair the bucket with fc-snap-push "
+		    "--verify=full)", nm, (long long)at, key, why);
 		goto out;
 	}
 	errno = ENOSPC;
