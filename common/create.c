@@ -542,6 +542,7 @@ cold_boot(void)
 	R.nsteps = 7;
 	R.meta.disk_shared = o.disk == CREATE_DISK_SHARED ||
 	    (o.disk == CREATE_DISK_AUTO && !o.boot_args_replace);
+	R.meta.origin_create = 1;
 	step(2, "Copying the root filesystem");
 	t = now_ms();
 	if (path_join(src, sizeof src, R.tmp, "rootfs.ext4") < 0)

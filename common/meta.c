@@ -183,6 +183,8 @@ put_meta(struct jw *w, const struct meta *m)
 	if (m->nrun_cmd > 0)
 		put_argv(w, "run_command", m->run_cmd, m->nrun_cmd);
 	jw_kstr(w, "disk", m->disk_shared ? "shared" : "copy");
+	if (m->origin_create)
+		jw_kstr(w, "origin", "create");
 	jw_key(w, "files");
 	jw_obj(w);
 	put_file(w, "vmstate", &m->vmstate, 0);
@@ -374,6 +376,18 @@ get_disk_mode(struct rd *r, struct meta *m)
 	return 0;
 }
 
+/* "origin": "create" (absent, or anything else: a snapshot from elsewhere) */
+static int
+get_origin(struct rd *r, struct meta *m)
+{
+	char origin[16] = "";
+
+	if (get_str(r, 0, "origin", origin, sizeof origin, 0) < 0)
+		return -1;
+	m->origin_create = !strcmp(origin, "create");
+	return 0;
+}
+
 static int
 parse_meta(struct rd *r, struct meta *m)
 {
@@ -415,7 +429,9 @@ parse_meta(struct rd *r, struct meta *m)
 	    get_file(r, files, "mem", &m->mem, 1) < 0 ||
 	    get_file(r, files, "rootfs.ext4", &m->rootfs, 2) < 0)
 		return -1;
-	return get_disk_mode(r, m);
+	if (get_disk_mode(r, m) < 0)
+		return -1;
+	return get_origin(r, m);
 }
 
 static const char *
@@ -550,6 +566,7 @@ meta_take_data(const struct meta *in, struct meta *out)
 	out->vmstate = in->vmstate;
 	out->mem = in->mem;
 	out->rootfs = in->rootfs;
+	out->disk_shared = in->disk_shared;     /* checked at restore: vmcheck.h */
 	for (i = 0; i < in->nrun_cmd; i++) {
 		if (!(out->run_cmd[i] = strdup(in->run_cmd[i])))
 			return bad("out of memory");

@@ -45,6 +45,10 @@ struct meta {
 					 * attached read-only and hard-linked into
 					 * every run dir; else "copy" (a private
 					 * copy per VM) */
+	int origin_create;              /* "origin":"create": its vmstate was
+					 * written here by fc-snap-create's cold
+					 * boot; any other snapshot's devices are
+					 * checked at restore (vmcheck.h) */
 };
 
 void meta_init(struct meta *m);
@@ -72,9 +76,10 @@ int meta_parse(const char *js, size_t len, struct meta *m);
 const char *meta_reason(void);
 /* From a meta.json that came from a bucket, take only its data into out
  * (meta_init'd; reset first): name, created_at, firecracker_version,
- * cpu_vendor, mem_mib, vcpus, agent_port, run_command and the file sizes,
- * the strings checked to be what they claim (a UTC time, a version, a
- * vendor name).  Nothing that says how the host runs firecracker is taken:
+ * cpu_vendor, mem_mib, vcpus, agent_port, run_command, the disk mode
+ * (shared or copy: a restore checks what the vmstate makes of it) and the
+ * file sizes, the strings checked to be what they claim (a UTC time, a
+ * version, a vendor name).  Nothing that says how the host runs firecracker is taken:
  * firecracker_args, kernel, initrd and boot_args stay empty (see
  * fcsnap-security(7)).  Sizes are the caller's to check against the
  * manifest.  0, or -1 with meta_reason(). */

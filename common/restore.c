@@ -17,6 +17,7 @@
 #include "fcbin.h"
 #include "pull.h"
 #include "util.h"
+#include "vmcheck.h"
 
 void
 restore_init(struct restore *r)
@@ -372,6 +373,32 @@ lazy_backend(struct restore *r, const struct restore_opts *o, const char *mem,
 	return 0;
 }
 
+/* A snapshot not created here (pulled, or made from such a VM) was loaded
+ * paused: its guest runs only if the devices its vmstate gave firecracker
+ * are the ones fc-snap-create configures (vmcheck.h). */
+static int
+check_devices(struct restore *r, const struct restore_opts *o)
+{
+	struct vmcheck_want w = { 0 };
+	char *cfg;
+	int rc;
+
+	w.disk_ro = r->m.disk_shared;
+	if (!(cfg = fc_vm_config(&r->vmm.fc)))
+		return fail("VM %s: checking the devices of snapshot %s: %s", r->vm.id,
+		    o->name, errmsg());
+	rc = vmcheck_config(cfg, strlen(cfg), &w);
+	free(cfg);
+	if (rc < 0)
+		return fail("VM %s: snapshot %s was not created on this host and its "
+		    "vmstate is not one fcsnap makes: %s; refusing to run it (pull it "
+		    "from a bucket only you can write, or re-create it)", r->vm.id,
+		    o->name, errmsg());
+	if (!o->paused && fc_resume(&r->vmm.fc) < 0)
+		return fail("VM %s: resuming: %s", r->vm.id, errmsg());
+	return 0;
+}
+
 static int
 load(struct restore *r, const struct restore_opts *o)
 {
@@ -386,7 +413,7 @@ load(struct restore *r, const struct restore_opts *o)
 	l.mem_backend_type = "File";
 	if (o->lazy && lazy_backend(r, o, mem, &l) < 0)
 		return -1;
-	l.resume_vm = !o->paused;
+	l.resume_vm = !o->paused && r->m.origin_create;
 	if (fc_snapshot_load(&r->vmm.fc, &l) < 0) {
 		snprintf(msg, sizeof msg, "%s", errmsg());
 		if (path_join(log, sizeof log, r->vm.dir, "log") == 0 &&
@@ -395,6 +422,8 @@ load(struct restore *r, const struct restore_opts *o)
 			    msg, errmsg());
 		return fail("VM %s: loading snapshot %s: %s", r->vm.id, o->name, msg);
 	}
+	if (!r->m.origin_create && check_devices(r, o) < 0)
+		return -1;
 	r->T.load = now_ns();
 	return 0;
 }
