@@ -209,13 +209,17 @@ test_take_data(void)
 	meta_init(&out);
 	snprintf(buf, sizeof buf, "%s\"kernel\":\"/etc/shadow\",\"initrd\":\"/etc/gshadow\","
 	    "\"boot_args\":\"init=/bin/sh\",\"firecracker_args\":[\"--no-seccomp\"],"
-	    "\"mem_mib\":128,\"vcpus\":2,\"agent_port\":5000,\"run_command\":[\"python3\",\"-\"],%s}",
+	    "\"mem_mib\":128,\"vcpus\":2,\"agent_port\":5000,\"run_command\":[\"python3\",\"-\"],"
+	    "\"disk\":\"shared\",\"origin\":\"create\",%s}",
 	    good_head, good_files);
 	ok(meta_parse(buf, strlen(buf), &in) == 0 && in.nfc_args == 1 &&
 	    !strcmp(in.kernel, "/etc/shadow"), "meta_parse reads a text: %s", meta_reason());
 	ok(meta_take_data(&in, &out) == 0, "the data is taken: %s", meta_reason());
 	ok(out.nfc_args == 0 && !out.kernel[0] && !out.initrd[0] && !out.boot_args[0],
 	    "firecracker_args, kernel, initrd and boot_args are not");
+	ok(in.origin_create && !out.origin_create,
+	    "nor the origin: a bucket's snapshot is not one created here");
+	ok(in.disk_shared && out.disk_shared, "the disk mode is (the restore checks it)");
 	ok(!strcmp(out.fc_version, "1.7.0") && !strcmp(out.cpu_vendor, "AuthenticAMD") &&
 	    out.mem_mib == 128 && out.vcpus == 2 && out.agent_port == 5000 &&
 	    out.nrun_cmd == 2 && !strcmp(out.run_cmd[1], "-") && out.mem.size == 2 &&
