@@ -84,7 +84,33 @@ wait_readable(int fd, int64_t deadline)
 	}
 }
 
-/* Read the reply line one byte at a time (data may follow it).
+/* Take the next bytes of the reply line into line[*n..]: peek at what
+ * arrived and consume it only up to the first '\n' (guest data may
+ * follow the line in the same segment).  1 when the line is complete, 0
+ * when more is to come, -1 on EOF/reset, -2 on another error (errno). */
+static int
+take_line(int fd, char *line, size_t cap, size_t *n)
+{
+	ssize_t r, want;
+	char *nl;
+
+	r = recv(fd, line + *n, cap - *n, MSG_PEEK);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r == 0 || (r < 0 && errno == ECONNRESET))
+		return -1;
+	if (r < 0)
+		return -2;
+	nl = memchr(line + *n, '\n', (size_t)r);
+	want = nl ? nl - (line + *n) + 1 : r;
+	r = read(fd, line + *n, (size_t)want);
+	if (r != want)          /* peeked bytes are there: not on a sane socket */
+		return r < 0 ? -2 : -1;
+	*n += (size_t)r;
+	return nl != NULL;
+}
+
+/* Read the reply line (and not a byte more: data may follow it).
  * Returns 1 for "OK ...", 0 for EOF/reset (retry), -1 for anything else
  * (message set), -2 for a timeout. */
 static int
@@ -92,25 +118,18 @@ read_reply(int fd, int64_t deadline, const char *what)
 {
 	char line[64];
 	size_t n = 0;
-	ssize_t r;
+	int r = 0;
 
-	while (n < sizeof(line) - 1) {
+	while (!r && n < sizeof(line) - 1) {
 		if (!wait_readable(fd, deadline))
 			return -2;
-		r = read(fd, line + n, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == ECONNRESET)
+		r = take_line(fd, line, sizeof(line) - 1, &n);
+		if (r == -1)
 			return 0;
-		if (r < 0)
+		if (r == -2)
 			return fail_errno("reading the CONNECT reply from %s", what);
-		if (r == 0)
-			return 0;
-		if (line[n] == '\n')
-			break;
-		n++;
 	}
-	line[n] = '\0';
+	line[r ? n - 1 : n] = '\0';
 	if (!strncmp(line, "OK ", 3))
 		return 1;
 	return fail("unexpected reply '%s' to CONNECT on %s", line, what);
