@@ -13,7 +13,8 @@
 #include "util.h"
 #include "vsock.h"
 
-#define BACKOFF_MAX_MS 50
+#define BACKOFF_MIN_US 250       /* a restored guest's listener is there in ~1 ms */
+#define BACKOFF_MAX_US 50000
 #define ONE_TRY_REPLY_MS 5000
 
 /* Fill sa with path; paths too long for sun_path go through an O_PATH fd
@@ -64,6 +65,15 @@ uds_connect_once(const struct sockaddr_un *sa)
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+static void
+sleep_us(int64_t us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 /* Wait until fd is readable or the deadline passes. 1 ready, 0 timeout. */
@@ -186,7 +196,7 @@ vsock_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
 {
 	struct sockaddr_un sa;
 	int64_t start = now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
-	int64_t backoff = 1, left;
+	int64_t backoff = BACKOFF_MIN_US, left;
 	int dfd, fd, why = 0;
 
 	if (uds_addr(&sa, uds_path, &dfd) < 0)
@@ -203,8 +213,8 @@ vsock_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
 			fd = -4;
 			break;
 		}
-		sleep_ms(backoff < left ? backoff : left);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		sleep_us(backoff < left * 1000 ? backoff : left * 1000);
+		backoff = backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff * 2;
 	}
 	if (dfd >= 0)
 		close(dfd);
