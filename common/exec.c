@@ -190,34 +190,39 @@ connect_agent(const char *vsock, uint32_t port)
 	return fd;
 }
 
-/* Destroy a throw-away VM (or hand it over with --keep). */
+/* Wait for our child pid (0: none). */
+static void
+reap(pid_t pid)
+{
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+/* Destroy a throw-away VM (or hand it over with --keep).  The hot path
+ * (firecracker is our child) waits for nothing that the user does not
+ * need: firecracker is SIGKILLed (the guest runs no more), the run dir
+ * goes, the reaper is told it has nothing to do; neither firecracker
+ * (the kernel frees a VM's memory at its own pace) nor the reaper (it
+ * exits on the 'done' byte and EOF) is waited for: they exit on their
+ * own and init reaps them once we are gone.  Only when the run dir
+ * cannot go yet (a file firecracker's last syscall made meanwhile) do
+ * we wait for it and try again. */
 static void
 teardown(void)
 {
-	int gone;
-
 	if (!throwaway)
 		return;
 	T.teardown0 = now_ns();
 	if (!o.keep && R.vmm.pid > 0) {
-		/* the hot path: firecracker is our child; the reaper is for
-		 * the paths where we cannot do this ourselves */
 		kill(R.vmm.pid, SIGKILL);
-		/* the run dir goes, and the reaper is let go, while the kernel
-		 * tears firecracker down (a VM's memory takes a while to free);
-		 * a file its last syscall made meanwhile goes once it is reaped */
-		gone = rm_rf(R.vm.dir) == 0;
-		if (gone)
-			reaper_release(1);      /* nothing left for it to do */
-		while (waitpid(R.vmm.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		if (R.pager > 0)        /* it follows firecracker at once */
-			while (waitpid(R.pager, NULL, 0) < 0 && errno == EINTR)
-				;
-		if (!gone && rm_rf(R.vm.dir) < 0)
-			warnmsg("%s", errmsg());
-		R.vmm.pid = 0;
-		reaper_finish(1);
+		if (rm_rf(R.vm.dir) < 0) {
+			reap(R.vmm.pid);
+			reap(R.pager);  /* it follows firecracker at once */
+			if (rm_rf(R.vm.dir) < 0)
+				warnmsg("%s", errmsg());
+		}
+		reaper_release(1);      /* nothing left for it to do */
 	} else {
 		reaper_finish(o.keep);
 	}

@@ -31,7 +31,8 @@
  *
  * Throw-away VMs and SIGKILL: the reaper is forked before the restore, so
  * the VM never outlives fc-exec, however it ends.  On the hot path
- * firecracker is our child and is killed and its run dir removed here;
+ * firecracker is our child and is killed (SIGKILL) and its run dir
+ * removed here, without waiting for it or the reaper to finish exiting;
  * the reaper is for the paths where we cannot do this ourselves.
  */
 #ifndef FCSNAP_EXEC_H

@@ -516,6 +516,12 @@ rm_rf_at(int dfd, const char *name)
 	struct dirent *e;
 	int fd, rc = 0;
 
+	/* most entries are files: unlink first, look only when it fails
+	 * (a directory: EISDIR on Linux, EPERM where POSIX allows it) */
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return fail_errno("removing %s", name);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : fail_errno("%s", name);
 	if (!S_ISDIR(st.st_mode)) {

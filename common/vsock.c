@@ -13,7 +13,8 @@
 #include "util.h"
 #include "vsock.h"
 
-#define BACKOFF_MAX_MS 50
+#define BACKOFF_MIN_US 250       /* a restored guest's listener is there in ~1 ms */
+#define BACKOFF_MAX_US 50000
 #define ONE_TRY_REPLY_MS 5000
 
 /* Fill sa with path; paths too long for sun_path go through an O_PATH fd
@@ -66,6 +67,15 @@ uds_connect_once(const struct sockaddr_un *sa)
 	return -1;
 }
 
+static void
+sleep_us(int64_t us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* Wait until fd is readable or the deadline passes. 1 ready, 0 timeout. */
 static int
 wait_readable(int fd, int64_t deadline)
@@ -84,7 +94,33 @@ wait_readable(int fd, int64_t deadline)
 	}
 }
 
-/* Read the reply line one byte at a time (data may follow it).
+/* Take the next bytes of the reply line into line[*n..]: peek at what
+ * arrived and consume it only up to the first '\n' (guest data may
+ * follow the line in the same segment).  1 when the line is complete, 0
+ * when more is to come, -1 on EOF/reset, -2 on another error (errno). */
+static int
+take_line(int fd, char *line, size_t cap, size_t *n)
+{
+	ssize_t r, want;
+	char *nl;
+
+	r = recv(fd, line + *n, cap - *n, MSG_PEEK);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r == 0 || (r < 0 && errno == ECONNRESET))
+		return -1;
+	if (r < 0)
+		return -2;
+	nl = memchr(line + *n, '\n', (size_t)r);
+	want = nl ? nl - (line + *n) + 1 : r;
+	r = read(fd, line + *n, (size_t)want);
+	if (r != want)          /* peeked bytes are there: not on a sane socket */
+		return r < 0 ? -2 : -1;
+	*n += (size_t)r;
+	return nl != NULL;
+}
+
+/* Read the reply line (and not a byte more: data may follow it).
  * Returns 1 for "OK ...", 0 for EOF/reset (retry), -1 for anything else
  * (message set), -2 for a timeout. */
 static int
@@ -92,25 +128,18 @@ read_reply(int fd, int64_t deadline, const char *what)
 {
 	char line[64];
 	size_t n = 0;
-	ssize_t r;
+	int r = 0;
 
-	while (n < sizeof(line) - 1) {
+	while (!r && n < sizeof(line) - 1) {
 		if (!wait_readable(fd, deadline))
 			return -2;
-		r = read(fd, line + n, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == ECONNRESET)
+		r = take_line(fd, line, sizeof(line) - 1, &n);
+		if (r == -1)
 			return 0;
-		if (r < 0)
+		if (r == -2)
 			return fail_errno("reading the CONNECT reply from %s", what);
-		if (r == 0)
-			return 0;
-		if (line[n] == '\n')
-			break;
-		n++;
 	}
-	line[n] = '\0';
+	line[r ? n - 1 : n] = '\0';
 	if (!strncmp(line, "OK ", 3))
 		return 1;
 	return fail("unexpected reply '%s' to CONNECT on %s", line, what);
@@ -167,7 +196,7 @@ vsock_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
 {
 	struct sockaddr_un sa;
 	int64_t start = now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
-	int64_t backoff = 1, left;
+	int64_t backoff = BACKOFF_MIN_US, left;
 	int dfd, fd, why = 0;
 
 	if (uds_addr(&sa, uds_path, &dfd) < 0)
@@ -184,8 +213,8 @@ vsock_connect_watch(const char *uds_path, uint32_t port, int timeout_ms,
 			fd = -4;
 			break;
 		}
-		sleep_ms(backoff < left ? backoff : left);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		sleep_us(backoff < left * 1000 ? backoff : left * 1000);
+		backoff = backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff * 2;
 	}
 	if (dfd >= 0)
 		close(dfd);

@@ -12,7 +12,7 @@
 /* Returns a connected stream fd (blocking, CLOEXEC) or -1 with a message
  * ("no agent answered on vsock port P via X within N s (last: ...)").
  * Connection refused / no socket yet / closed without "OK" are retried
- * (backoff 1 ms doubling to 50 ms) until timeout_ms has passed; other
+ * (backoff 0.25 ms doubling to 50 ms) until timeout_ms has passed; other
  * errors fail at once.  timeout_ms 0: one try (its reply may take up to
  * 5 s).  Paths longer than sun_path allows are reached through an O_PATH
  * fd of their directory. */

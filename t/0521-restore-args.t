@@ -50,7 +50,7 @@ test_expect_success 'fc-exec -s restores with the same policy' '
 	set_args py "\"--no-seccomp\"" &&
 	echo hi | expect_code 0 fc-exec -s py -- cat &&
 	grep -q "^hi$" out && grep_err "not used: --no-seccomp" &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success 'a kernel of /etc/shadow in meta.json does not matter: never opened' '

@@ -65,7 +65,7 @@ test_expect_success 'fc-kill stops the VM and its pager with it' '
 test_expect_success 'fc-exec -s --lazy runs the command in a lazily restored VM' '
 	expect_code 0 fc-exec -s py --lazy -- echo lazy-hello &&
 	test "$(cat out)" = lazy-hello &&
-	no_run_dirs && test_no_strays
+	no_run_dirs && wait_for test_no_strays
 '
 
 test_expect_success 'the page server SIGKILLed: the VM is killed and its log says why' '

@@ -128,7 +128,7 @@ test_expect_success 'fc-exec -s --lazy with a remote runs the command, then publ
 	test "$(cat out)" = lazy-remote && grep -q "lazily" err &&
 	wait_for published mix && wait_for no_fill mix &&
 	[ "$(sha "$(snapdir mix)/mem")" = "$(cat mix.mem.sha)" ] &&
-	no_run_dirs && test_no_strays
+	no_run_dirs && wait_for test_no_strays
 '
 
 test_expect_success 'a corrupted chunk: the VM is killed, one clear line, nothing published' '

@@ -47,7 +47,7 @@ test_expect_success '10 concurrent fc-exec -s from one snapshot' '
 '
 
 test_expect_success 'nothing is left behind but the running VM' '
-	kill_all_vms && test_no_strays && no_run_dirs
+	kill_all_vms && wait_for test_no_strays && no_run_dirs
 '
 
 test_done

@@ -92,7 +92,7 @@ test_expect_success 'end to end: image, snapshot, code run twice with timings' '
 	grep -q "\"run_command\":\[\"sh\",\"-s\"\]" "$(snapdir demo)/meta.json" &&
 	grep -q "\"mem_mib\":128," "$(snapdir demo)/meta.json" &&
 	test ! -e demo/root &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success 'the image: busybox, one link per applet where it is listed, agent as init' '
@@ -113,7 +113,7 @@ test_expect_success 'a second run reuses the up-to-date image and snapshot' '
 	! grep -q "^demo: making\|^demo: creating" out &&
 	[ "$(inode demo/demo.ext4)" = "$ino_img" ] &&
 	[ "$(inode "$(snapdir demo)/meta.json")" = "$ino_meta" ] &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success 'a newer busybox: the image and the snapshot are refreshed cleanly' '
@@ -124,7 +124,7 @@ test_expect_success 'a newer busybox: the image and the snapshot are refreshed c
 	[ "$(inode demo/demo.ext4)" != "$ino_img" ] &&
 	[ "$(inode "$(snapdir demo)/meta.json")" != "$ino_meta" ] &&
 	[ "$(fc-snap-ls -q)" = demo ] &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success 'FCSNAP_DEMO_REFRESH=1 rebuilds both even when up to date' '
@@ -132,7 +132,7 @@ test_expect_success 'FCSNAP_DEMO_REFRESH=1 rebuilds both even when up to date' '
 	expect_code 0 env FCSNAP_DEMO_REFRESH=1 sh "$DEMO" &&
 	ran_twice && grep_out "^demo: making" && grep_out "^demo: creating" &&
 	[ "$(inode "$(snapdir demo)/meta.json")" != "$ino_meta" ] &&
-	test_no_strays && no_run_dirs
+	wait_for test_no_strays && no_run_dirs
 '
 
 test_expect_success 'without FCSNAP_DIR the store is the demo dir'"'"'s store' '
@@ -140,7 +140,7 @@ test_expect_success 'without FCSNAP_DIR the store is the demo dir'"'"'s store' '
 	ran_twice &&
 	test -f d2/store/snapshots/other/meta.json && test -f d2/demo.ext4 &&
 	test ! -e "$(snapdir other)" &&
-	test_no_strays &&
+	wait_for test_no_strays &&
 	{ [ ! -d d2/store/run ] || [ -z "$(ls -A d2/store/run)" ]; }
 '
 
@@ -180,7 +180,7 @@ test_expect_success 'a fresh store: firecracker and the kernel are fetched, then
 	grep_err "fetched firecracker $V" && grep_err "fetched kernel" &&
 	test -x fresh/bin/firecracker && cmp fresh/kernel/vmlinux vmlinux &&
 	test -f fresh/snapshots/demo/meta.json &&
-	test_no_strays && { [ ! -d fresh/run ] || [ -z "$(ls -A fresh/run)" ]; }
+	wait_for test_no_strays && { [ ! -d fresh/run ] || [ -z "$(ls -A fresh/run)" ]; }
 '
 
 test_done
