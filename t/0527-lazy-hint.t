@@ -59,7 +59,8 @@ test_expect_success 'a local lazy restore records the hint of the snapshot' '
 	test "$(stat -c %a "$h")" = 600 &&
 	sed 1,2d "$h" >pages && test "$(wc -l <pages)" -ge 60 &&
 	sort -nu pages | cmp - pages &&
-	cp "$h" ws.hint && fc-kill "$id" && test_no_strays
+	cp "$h" ws.hint && sha "$(snapdir ws)/mem" >ws.mem.sha &&
+	fc-kill "$id" && test_no_strays
 '
 
 test_expect_success 'a second lazy restore keeps the hint it found' '
@@ -169,6 +170,31 @@ test_expect_success 'fc-snap-push leaves out a broken local hint with one line' 
 	expect_code 0 fc-snap-push ws "$R" &&
 	grep "its working-set hint is left out: no created_at line" err >lines &&
 	test "$(wc -l <lines)" = 1
+'
+
+# Each curl (one a request here) is slowed down before it starts, and
+# its run logged: one request at a time never has two curls running, a
+# fill of FILL_JOBS at a time has more (a curl killed, so not logged at
+# its end, is not counted).
+test_expect_success 'the background fill fetches several chunks at once' '
+	cat >"$TRASH/countcurl" <<-EOS &&
+	#!/bin/sh
+	sleep 0.2
+	echo "+ \$\$" >>"$TRASH/conc"
+	'$(command -v curl)' "\$@"; st=\$?
+	echo "- \$\$" >>"$TRASH/conc"; exit \$st
+	EOS
+	chmod +x "$TRASH/countcurl" && fresh ws && s3-cli rm "$R/snapshots/ws/hint" &&
+	FCSNAP_CURL=$TRASH/countcurl FCSNAP_REMOTE=$R expect_code 0 \
+		fc-snap-restore --lazy --no-hello ws &&
+	id=$(cat out) && : >"$TRASH/conc" &&
+	wait_for published ws && wait_for no_fill ws &&
+	grep "^-" "$TRASH/conc" | cut -c3- >ended &&
+	awk "NR == FNR { e[\$1] = 1; next } !(\$2 in e) { next }
+		/^\+/ { n++; if (n > m) m = n } /^-/ { n-- } END { print m; exit m < 3 }" \
+		ended "$TRASH/conc" &&
+	[ "$(sha "$(snapdir ws)/mem")" = "$(cat ws.mem.sha)" ] &&
+	fc-kill "$id" && test_no_strays
 '
 
 test_done
