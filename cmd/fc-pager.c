@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hint.h"
 #include "lazysrc.h"
 #include "pager.h"
 #include "util.h"
@@ -28,6 +29,10 @@ static const char usage_text[] =
 "                              fill, nothing published)\n"
 "      --fill-idle SECS        fill in the background only once no fault\n"
 "                              came for this long (default 100ms)\n"
+"      --hint NAME             record the pages faulted in the first seconds\n"
+"                              as the working-set hint of snapshot NAME in\n"
+"                              the store, unless it has one\n"
+"      --hint-window SECS      how long after the first fault (default 5s)\n"
 "  -s, --socket PATH           the Unix socket to listen on (made 0600; its\n"
 "                              directory must be ours, not writable by others)\n"
 "  -p, --pid PID               the firecracker process that will connect;\n"
@@ -39,9 +44,19 @@ static const char usage_text[] =
 "      --version               print the version\n";
 
 enum { O_ACCEPT = 256, O_READY, O_STATS, O_VERSION, O_PULL, O_REMOTE, O_FETCH, O_NOFILL,
-	O_IDLE };
+	O_IDLE, O_HINT, O_HINTWIN };
 
 static int stats;
+
+static int
+record(void *name, const uint64_t *pages, size_t n)
+{
+	struct store st;
+
+	if (store_init(&st) < 0 || hint_save(&st, name, pages, n) < 0)
+		return -1;
+	return 0;
+}
 
 static int
 need(void *src, uint64_t off, uint64_t len)
@@ -88,15 +103,18 @@ main(int argc, char **argv)
 		{ "fetch-timeout", required_argument, NULL, O_FETCH },
 		{ "no-fill", no_argument, NULL, O_NOFILL },
 		{ "fill-idle", required_argument, NULL, O_IDLE },
+		{ "hint", required_argument, NULL, O_HINT },
+		{ "hint-window", required_argument, NULL, O_HINTWIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pager p;
 	struct lazysrc src;
-	const char *mem = NULL, *sock = NULL, *pull = NULL, *url = NULL;
+	const char *mem = NULL, *sock = NULL, *pull = NULL, *url = NULL, *hint = NULL;
 	char mpath[4096];
 	long long pid = 0, accept_ms = 60000, ready = -1, fetch_ms = 60000, idle_ms = 100;
+	long long hint_ms = 5000;
 	int c, rc, nofill = 0;
 
 	prog_init(argv);
@@ -132,6 +150,16 @@ main(int argc, char **argv)
 			    idle_ms > 3600000)
 				usage_die("bad --fill-idle '%s'", optarg);
 			break;
+		case O_HINT:
+			if (name_check(optarg, "--hint") < 0)
+				usage_die("%s", errmsg());
+			hint = optarg;
+			break;
+		case O_HINTWIN:
+			if (parse_duration_ms(optarg, &hint_ms, "--hint-window") < 0 ||
+			    hint_ms < 1 || hint_ms > 3600000)
+				usage_die("bad --hint-window '%s'", optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_VERSION: printf("%s (fcsnap) %s\n", progname, FCSNAP_VERSION); return 0;
 		case ':': usage_die("option '%s' needs an argument", argv[optind - 1]);
@@ -163,6 +191,11 @@ main(int argc, char **argv)
 		p.src = &src;
 		p.chunk_size = src.m.chunk_size;
 		p.fill_dir = pull;
+	}
+	if (hint) {
+		p.record = record;
+		p.record_arg = (void *)(uintptr_t)hint;
+		p.hint_ms = hint_ms;
 	}
 	if (pager_open(&p, mem, sock) < 0) {
 		pager_free(&p);

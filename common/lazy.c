@@ -173,13 +173,48 @@ start(char **argv, const char *dir, const char *log, int timeout_ms)
 	return p;
 }
 
+/* The snapshot whose working-set hint the pager records (hint.h): the
+ * NAME of a pull dir .../snapshots/.pull-NAME, or of the memory file
+ * .../snapshots/NAME/mem it was opened as.  0, or -1: none (another
+ * generation's file, or not in a store). */
+static int
+hint_name(const char *mem, const char *pull, char *name, size_t n)
+{
+	char path[PATH_MAX], *b, *d;
+	ssize_t k;
+
+	if (pull) {
+		b = strrchr(pull, '/');
+		b = b ? b + 1 : (char *)pull;
+		if (strncmp(b, ".pull-", 6) || fmt(name, n, "%s", b + 6) < 0)
+			return -1;
+		return name_check(name, "snapshot name");
+	}
+	k = readlink(mem, path, sizeof path - 1);
+	if (k <= 0)
+		return -1;
+	path[k] = 0;
+	b = strrchr(path, '/');
+	if (!b || strcmp(b, "/mem"))
+		return -1;
+	*b = 0;
+	d = strrchr(path, '/');
+	if (!d)
+		return -1;
+	*d = 0;
+	b = strrchr(path, '/');
+	if (!b || strcmp(b, "/snapshots") || fmt(name, n, "%s", d + 1) < 0)
+		return -1;
+	return name_check(name, "snapshot name");
+}
+
 /* fc-pager for fc_pid in dir: on the memory file mem, or (pull) on the
  * lazy pull of url in dir pull. */
 static pid_t
 start_pager(const char *dir, const char *mem, const char *pull, const char *url,
     pid_t fc_pid, const char *log, int timeout_ms)
 {
-	char bin[PATH_MAX], pid[32], tmo[32], *argv[16];
+	char bin[PATH_MAX], pid[32], tmo[32], name[64], *argv[20];
 	int n = 0;
 
 	if (find_pager(bin, sizeof bin) < 0 ||
@@ -205,6 +240,10 @@ start_pager(const char *dir, const char *mem, const char *pull, const char *url,
 	argv[n++] = "--ready-fd";
 	argv[n++] = "1";
 	argv[n++] = "--stats";
+	if (hint_name(mem, pull, name, sizeof name) == 0) {
+		argv[n++] = "--hint";
+		argv[n++] = name;
+	}
 	argv[n] = NULL;
 	return start(argv, dir, log, timeout_ms);
 }

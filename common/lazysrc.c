@@ -15,6 +15,7 @@
 #include "util.h"
 
 #define JOURNAL_MAX (64u << 20)
+#define FILL_JOBS 4            /* chunks the fill fetches at once */
 
 void
 lazysrc_free(struct lazysrc *s)
@@ -219,61 +220,65 @@ get_chunk(struct lazysrc *s, uint64_t i, const char *nm, const char *key,
 	}
 }
 
-/* Fetch chunk i, check it, write it into mem and journal it. */
+/* The object of chunk i, fetched into rs (nm its name, key its key):
+ * check it, write it into mem and journal it. */
 static int
-fetch_chunk(struct lazysrc *s, uint64_t i)
+place(struct lazysrc *s, uint64_t i, const struct s3_result *rs, const char *nm,
+    const char *key)
 {
 	const struct mchunk *mc = &s->m.files[PULL_MEM].chunks[i];
 	uint64_t len = manifest_chunk_len(&s->m, &s->m.files[PULL_MEM], i);
 	off_t at = (off_t)(i * s->m.chunk_size);
-	const unsigned char *body;
-	struct s3_result rs;
-	char nm[CHUNK_NAME_MAX], *key, why[300], line[64];
+	const unsigned char *body = (const unsigned char *)rs->body;
+	char why[300], line[64];
 	int r, n;
 
-	chunk_name(mc->sha, mc->sparse, nm);
-	key = remote_key(&s->r, "chunks", nm, NULL);
-	if (!key)
-		return -1;
-	r = get_chunk(s, i, nm, key, &rs);
-	if (r < 0) {
-		free(key);
-		return -1;
-	}
-	body = (const unsigned char *)rs.body;
 	why[0] = 0;
-	if (chunk_check(body, rs.body_len, len, mc->sparse) < 0)
+	if (chunk_check(body, rs->body_len, len, mc->sparse) < 0)
 		snprintf(why, sizeof why, "%s", errmsg());
-	else if (memcmp(rs.sha256, mc->sha, SHA256_LEN) != 0)
+	else if (memcmp(rs->sha256, mc->sha, SHA256_LEN) != 0)
 		snprintf(why, sizeof why, "its SHA-256 is not its name");
 	if (why[0]) {
 		s->fatal = 1;
-		fail("chunk %s of mem at offset %lld is corrupt on the server (%s: %s); "
+		return fail("chunk %s of mem at offset %lld is corrupt on the server (%s: %s); "
 		    "nothing was published (repair the bucket with fc-snap-push "
 		    "--verify=full)", nm, (long long)at, key, why);
-		goto out;
 	}
 	errno = ENOSPC;
 	r = mc->sparse ? chunk_put_sparse(s->memfd, at, body, len, 1) :
 	    chunk_put_raw(s->memfd, at, body, len, s->m.format < 2, 1);
 	if (r < 0) {
 		s->fatal = 1;
-		fail_errno("writing mem at offset %lld into %s", (long long)at, s->dir);
-		goto out;
+		return fail_errno("writing mem at offset %lld into %s", (long long)at, s->dir);
 	}
 	n = snprintf(line, sizeof line, "%d %llu\n", PULL_MEM, (unsigned long long)i);
 	if (write_all(s->jfd, line, (size_t)n) < 0) {
 		s->fatal = 1;
-		r = fail_errno("writing the journal in %s", s->dir);
-		goto out;
+		return fail_errno("writing the journal in %s", s->dir);
 	}
 	s->st.fetched++;
-	s->st.bytes += rs.body_len;
-	r = 0;
-out:
-	if (why[0])
-		r = -1;
-	s3_result_free(&rs);
+	s->st.bytes += rs->body_len;
+	return 0;
+}
+
+/* Fetch chunk i, check it, write it into mem and journal it. */
+static int
+fetch_chunk(struct lazysrc *s, uint64_t i)
+{
+	const struct mchunk *mc = &s->m.files[PULL_MEM].chunks[i];
+	struct s3_result rs;
+	char nm[CHUNK_NAME_MAX], *key;
+	int r;
+
+	chunk_name(mc->sha, mc->sparse, nm);
+	key = remote_key(&s->r, "chunks", nm, NULL);
+	if (!key)
+		return -1;
+	r = get_chunk(s, i, nm, key, &rs);
+	if (r == 0) {
+		r = place(s, i, &rs, nm, key);
+		s3_result_free(&rs);
+	}
 	free(key);
 	return r;
 }
@@ -364,20 +369,187 @@ quiet(const struct lazysrc *s)
 	}
 }
 
+/* ---- the fill: FILL_JOBS chunks at a time ---- */
+
+struct fslot {
+	struct s3_req rq;
+	struct s3_result rs;
+	char nm[CHUNK_NAME_MAX];
+	char *key;
+	uint64_t i;
+	int busy;
+};
+
+/* Milliseconds until no fault has come for idle_ms (0: quiet now). */
+static int
+quiet_in(const struct lazysrc *s)
+{
+	int64_t left;
+
+	if (!s->last_fault)
+		return 0;
+	left = __atomic_load_n(s->last_fault, __ATOMIC_RELAXED) + s->idle_ms * 1000000 -
+	    now_ns();
+	return left <= 0 ? 0 : (int)(left / 1000000 + 1);
+}
+
+/* Take chunk i for the fill: 1 locked and not present, 0 present or
+ * held by another process (pass 2 waits for it), -1. */
+static int
+claim(struct lazysrc *s, uint64_t i)
+{
+	int r;
+
+	if (s->have[i])
+		return 0;
+	r = lock_chunk(s, i, F_WRLCK, 0);
+	if (r)
+		return r < 0 ? -1 : 0;
+	if (catch_up(s) < 0) {
+		lock_chunk(s, i, F_UNLCK, 0);
+		return -1;
+	}
+	if (!s->have[i])
+		return 1;
+	s->st.shared++;
+	lock_chunk(s, i, F_UNLCK, 0);
+	return 0;
+}
+
+static int
+fill_start(struct lazysrc *s, struct s3_pool *pool, struct fslot *f, uint64_t i)
+{
+	const struct mchunk *mc = &s->m.files[PULL_MEM].chunks[i];
+	uint64_t len = manifest_chunk_len(&s->m, &s->m.files[PULL_MEM], i);
+	struct s3_req init = S3_REQ_INIT;
+
+	chunk_name(mc->sha, mc->sparse, f->nm);
+	f->key = remote_key(&s->r, "chunks", f->nm, NULL);
+	if (!f->key)
+		return -1;
+	f->rq = init;
+	f->rq.key = f->key;
+	f->rq.mem_max = (size_t)chunk_max_stored(len, mc->sparse);
+	f->rq.hash_body = 1;
+	f->rq.udata = f;
+	memset(&f->rs, 0, sizeof f->rs);
+	f->i = i;
+	f->busy = 1;
+	return s3_pool_start(pool, &f->rq, &f->rs);
+}
+
+/* f's request is back: place its chunk (a failed request is tried again
+ * the patient way, which names what is wrong), then let go of its lock. */
+static int
+fill_done(struct lazysrc *s, struct fslot *f)
+{
+	int r;
+
+	if (f->rs.ok)
+		r = place(s, f->i, &f->rs, f->nm, f->key);
+	else
+		r = fetch_chunk(s, f->i);
+	if (r == 0) {
+		s->have[f->i] = 1;
+		s->nhave++;
+	}
+	lock_chunk(s, f->i, F_UNLCK, 0);
+	s3_result_free(&f->rs);
+	free(f->key);
+	f->key = NULL;
+	f->busy = 0;
+	return r;
+}
+
+static struct fslot *
+free_slot(struct fslot *v)
+{
+	int k;
+
+	for (k = 0; k < FILL_JOBS; k++)
+		if (!v[k].busy)
+			return &v[k];
+	return NULL;
+}
+
+/* Every chunk no other process holds, in ascending order, FILL_JOBS at
+ * a time, each started only when no fault came for idle_ms. */
+static int
+fill_parallel(struct lazysrc *s)
+{
+	struct fslot v[FILL_JOBS];
+	struct s3_pool *pool;
+	struct s3_req *done;
+	struct fslot *f;
+	uint64_t i = 0;
+	int r = 0, c, wait, k;
+
+	memset(v, 0, sizeof v);
+	pool = s3_pool_new(&s->r.c, FILL_JOBS);
+	if (!pool)
+		return -1;
+	while (r == 0 && (i < s->nchunks || s3_pool_running(pool))) {
+		wait = -1;
+		while (r == 0 && i < s->nchunks && (f = free_slot(v)) &&
+		    s3_pool_slots(pool) > 0) {
+			if ((wait = quiet_in(s)) > 0)
+				break;
+			c = claim(s, i);
+			if (c > 0 && fill_start(s, pool, f, i) < 0) {
+				lock_chunk(s, i, F_UNLCK, 0);
+				free(f->key);
+				f->key = NULL;
+				f->busy = 0;
+				r = -1;
+			}
+			r = c < 0 ? -1 : r;
+			i++;
+		}
+		if (r < 0)
+			break;
+		if (!s3_pool_running(pool)) {
+			if (wait > 0)
+				sleep_ms(wait);
+			continue;
+		}
+		if (s3_pool_wait_for(pool, &done, wait > 0 ? wait : -1) < 0) {
+			r = -1;
+			break;
+		}
+		if (done)
+			r = fill_done(s, done->udata);
+	}
+	s3_pool_free(pool);
+	for (k = 0; k < FILL_JOBS; k++)
+		if (v[k].busy) {
+			lock_chunk(s, v[k].i, F_UNLCK, 0);
+			s3_result_free(&v[k].rs);
+			free(v[k].key);
+		}
+	return r;
+}
+
 int
 lazysrc_fill(struct lazysrc *s)
 {
 	uint64_t i;
-	int pass;
 
-	for (pass = 0; pass < 2 && s->nhave < s->nchunks; pass++)
-		for (i = 0; i < s->nchunks; i++) {
-			if (s->have[i])
-				continue;
-			quiet(s);
-			if (ensure(s, i, pass) < 0)
-				return -1;
-		}
+	if (s->nhave == s->nchunks)
+		return 0;
+	if (own_journal(s) < 0) {
+		s->fatal = 1;
+		return -1;
+	}
+	if (fill_parallel(s) < 0)
+		return -1;
+	/* the chunks other processes held: wait for each, or fetch it */
+	for (i = 0; i < s->nchunks && s->nhave < s->nchunks; i++) {
+		if (s->have[i])
+			continue;
+		quiet(s);
+		if (ensure(s, i, 1) < 0)
+			return -1;
+	}
 	return 0;
 }
 

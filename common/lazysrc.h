@@ -25,9 +25,11 @@
  *                  present at the open or a former call, 1 one arrived
  *                  since (the caller looks for holes in it again), -1 they cannot be (message set: a transport
  *                  failure past fetch_ms, a chunk missing or corrupt)
- *   lazysrc_fill   every chunk not present, in ascending order, those
- *                  another process holds last, each once no fault has
- *                  come for idle_ms (demand goes first); 0 or -1
+ *   lazysrc_fill   every chunk not present, in ascending order, four
+ *                  at a time (each locked before its GET is started,
+ *                  journaled after its bytes, unlocked after that), those
+ *                  another process holds last, each started once no
+ *                  fault has come for idle_ms (demand goes first); 0 or -1
  *   lazysrc_publish  all present: publish as fc-snap-pull would
  *                  (pull_lazy_publish); 0 or -1
  */

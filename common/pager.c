@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hint.h"
 #include "json.h"
 #include "util.h"
 
@@ -64,6 +65,8 @@ pager_free(struct pager *p)
 	free(p->data);
 	free(p->served);
 	free(p->removed);
+	free(p->hint);
+	free(p->hinted);
 	pager_init(p);
 }
 
@@ -132,6 +135,12 @@ open_mem(struct pager *p, const char *mem)
 	p->removed = calloc(1, bm);
 	if (!p->data || !p->served || !p->removed)
 		return fail("memory file %s: out of memory", mem);
+	if (p->record) {
+		p->hint = malloc(HINT_MAX_PAGES * sizeof *p->hint);
+		p->hinted = calloc(1, bm);
+		if (!p->hint || !p->hinted)
+			return fail("memory file %s: out of memory", mem);
+	}
 	return map_data(p, 0, p->mem_size);
 }
 
@@ -561,6 +570,75 @@ fetch(struct pager *p, uint64_t off, uint64_t len)
 	return map_data(p, a, b < p->mem_size ? b : p->mem_size);
 }
 
+/* ---- the working set ---- */
+
+/* A fault on file page fp in the window: noted once. */
+static void
+note(struct pager *p, uint64_t fp)
+{
+	if (!p->record || p->recorded || BIT(p->hinted, fp) || p->nhint == HINT_MAX_PAGES)
+		return;
+	if (!p->hint_end)
+		p->hint_end = now_ns() + p->hint_ms * 1000000;
+	else if (now_ns() >= p->hint_end)
+		return;
+	SET(p->hinted, fp);
+	p->hint[p->nhint++] = fp;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Hand the pages noted to record, once, in a process of its own (it may
+ * wait for a lock: faults must not). */
+static void
+record(struct pager *p)
+{
+	pid_t c;
+	int st;
+
+	if (!p->record || p->recorded || !p->nhint)
+		return;
+	p->recorded = 1;
+	qsort(p->hint, p->nhint, sizeof *p->hint, cmp_u64);
+	c = fork();
+	if (c < 0) {
+		warnmsg("working-set hint not recorded: fork: %s", strerror(errno));
+		return;
+	}
+	if (c == 0) {
+		close(p->uffd);
+		if (fork() != 0)
+			_exit(0);
+		if (p->record(p->record_arg, p->hint, p->nhint) < 0)
+			warnmsg("working-set hint not recorded: %s", errmsg());
+		_exit(0);
+	}
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* The poll timeout: until the window ends, while it is open. */
+static int
+hint_wait(struct pager *p)
+{
+	int64_t left;
+
+	if (!p->record || p->recorded || !p->hint_end)
+		return -1;
+	left = (p->hint_end - now_ns()) / 1000000 + 1;
+	if (left <= 0) {
+		record(p);
+		return -1;
+	}
+	return (int)(left > 60000 ? 60000 : left);
+}
+
 /* Serve the block around addr: 0, 1 = retry later, -1. */
 static int
 serve(struct pager *p, uint64_t addr)
@@ -578,6 +656,7 @@ serve(struct pager *p, uint64_t addr)
 	if (hi > r->size / PAGER_PAGE)
 		hi = r->size / PAGER_PAGE;
 	fp0 = r->off / PAGER_PAGE;
+	note(p, fp0 + page);
 	if (p->need && fetch(p, (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE) < 0)
 		return -1;
 	CLR(p->served, fp0 + page);     /* it faulted: it is missing */
@@ -678,13 +757,19 @@ pager_serve(struct pager *p)
 	int nd = 0, k, r;
 
 	for (;;) {
-		r = poll(pf, 2, nd ? 1 : -1);
+		int w = hint_wait(p);
+
+		r = poll(pf, 2, nd ? 1 : w);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return fail_errno("poll");
-		if (pf[1].revents || (pf[0].revents & (POLLERR | POLLHUP)))
+		if (pf[1].revents || (pf[0].revents & (POLLERR | POLLHUP))) {
+			record(p);
 			return 0;       /* the VM is gone */
+		}
+		if (r == 0 && !nd)
+			continue;
 		n = read(p->uffd, msg, sizeof msg);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return fail_errno("reading the userfaultfd");

@@ -91,6 +91,19 @@ struct pager {
 	int64_t *last_fault;            /* now_ns() of the last fault served
 					 * (or of pager_open), in memory shared
 					 * with the fill */
+	/* The working set (hint.h), set before pager_open: the file pages
+	 * of the faults of the first hint_ms after the first one (at most
+	 * HINT_MAX_PAGES) are handed to record(record_arg, pages, n),
+	 * sorted, once: when the window ends, or when the VM exits before.
+	 * Its failure is one line on stderr; serving goes on. */
+	int (*record)(void *arg, const uint64_t *pages, size_t n);
+	void *record_arg;
+	long long hint_ms;
+	uint64_t *hint;                 /* the pages noted, in fault order */
+	size_t nhint;
+	unsigned char *hinted;          /* bitmap: page noted */
+	int64_t hint_end;               /* now_ns() the window ends (0: not begun) */
+	int recorded;
 };
 
 void pager_init(struct pager *p);

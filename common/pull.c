@@ -3,6 +3,7 @@
 
 #include "chunk.h"
 #include "fcargs.h"
+#include "hint.h"
 #include "manifest.h"
 #include "meta.h"
 #include "pullrec.h"
@@ -41,6 +42,9 @@ struct pull {
 	char dropped[1024];             /* its firecracker_args, not taken */
 	char *mtext, *metatext;
 	size_t mlen, metalen;
+	char *hinttext;                 /* its working-set hint, once checked */
+	size_t hintlen;
+	unsigned char *want;            /* mem chunks the hint names */
 	char dir[PATH_MAX];
 	int fds[MANIFEST_NFILES];
 	int jfd;
@@ -85,23 +89,23 @@ pos_len(const struct pull *p, const struct pos *q)
 
 /* ---- fetching the manifest and meta.json ---------------------------- */
 
-/* The manifest and meta.json, fetched together (one curl process, one
- * connection). */
+/* The manifest, meta.json and the working-set hint (optional), fetched
+ * together (one curl process, one connection). */
 static int
 fetch_texts(struct pull *p)
 {
-	static const char *const file[2] = { "manifest", "meta.json" };
-	const size_t max[2] = { MANIFEST_MAX_BYTES, META_MAX };
-	struct s3_req rq[2], *done;
-	struct s3_result rs[2];
+	static const char *const file[3] = { "manifest", "meta.json", HINT_FILE };
+	const size_t max[3] = { MANIFEST_MAX_BYTES, META_MAX, HINT_MAX_BYTES };
+	struct s3_req rq[3], *done;
+	struct s3_result rs[3];
 	struct s3_pool *pool;
-	char *key[2] = { NULL, NULL };
+	char *key[3] = { NULL, NULL, NULL };
 	int i, r = -1;
 
 	memset(rs, 0, sizeof rs);
 	if (!(pool = s3_pool_new(&p->r->c, 1)))
 		return -1;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		rq[i] = (struct s3_req)S3_REQ_INIT;
 		if (!(key[i] = remote_key(p->r, "snapshots", p->name, file[i])))
 			goto out;
@@ -130,13 +134,73 @@ fetch_texts(struct pull *p)
 	p->metalen = rs[1].body_len;
 	rs[0].body = rs[1].body = NULL;
 	r = p->mtext && p->metatext ? 0 : fail("out of memory");
+	if (rs[2].ok || rs[2].too_big) {
+		/* too big: a text hint_parse refuses for its length */
+		p->hinttext = rs[2].body ? rs[2].body : strdup("");
+		p->hintlen = rs[2].too_big ? (size_t)HINT_MAX_BYTES + 1 : rs[2].body_len;
+		rs[2].body = NULL;
+	} else if (!rs[2].not_found) {
+		warnmsg("snapshot %s at %s: its working-set hint could not be fetched (%s); "
+		    "going on without it", p->name, p->r->url, rs[2].err);
+	}
 out:
 	s3_pool_free(pool);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		s3_result_free(&rs[i]);
 		free(key[i]);
 	}
 	return r;
+}
+
+/* The hint fetched with the manifest, checked against it (hint.h: from
+ * a bucket it is hostile input): the mem chunks it names go to p->want.
+ * One that is not a hint is dropped with one line; a stale one (of
+ * another generation) silently. */
+static int
+take_hint(struct pull *p)
+{
+	const struct mfile *f = &p->m.files[PULL_MEM];
+	const char *at = p->m.created_at[0] ? p->m.created_at : p->meta.created_at;
+	struct hint h;
+	size_t k;
+	int r;
+
+	if (!p->hinttext)
+		return 0;
+	r = hint_parse(p->hinttext, p->hintlen, at, (f->size + 4095) / 4096, &h);
+	if (r != 0) {
+		if (r < 0)
+			warnmsg("snapshot %s at %s: its working-set hint is ignored: %s "
+			    "(fc-snap-push replaces it)", p->name, p->r->url, errmsg());
+		free(p->hinttext);
+		p->hinttext = NULL;
+		return 0;
+	}
+	p->want = calloc(f->nchunks ? f->nchunks : 1, 1);
+	if (!p->want) {
+		hint_free(&h);
+		return fail("out of memory");
+	}
+	for (k = 0; k < h.n; k++)
+		p->want[h.pages[k] * 4096 / p->m.chunk_size] = 1;
+	hint_free(&h);
+	return 0;
+}
+
+/* Keep the checked hint in the dir, beside meta.json. */
+static int
+keep_hint(struct pull *p)
+{
+	char path[PATH_MAX];
+
+	if (!p->hinttext)
+		return 0;
+	if (path_join(path, sizeof path, p->dir, HINT_FILE) < 0 ||
+	    write_file_atomic(path, p->hinttext, p->hintlen, 0600) < 0) {
+		p->local_err = 1;
+		return -1;
+	}
+	return 0;
 }
 
 /* The manifest and meta.json a lazy pull kept in its dir (pull_lazy),
@@ -209,7 +273,9 @@ fetch_manifest(struct pull *p)
 	meta_free(&raw);
 	if (r < 0)
 		return fail("snapshot %s at %s: %s", p->name, p->r->url, meta_reason());
-	return check_meta(p);
+	if (check_meta(p) < 0)
+		return -1;
+	return take_hint(p);
 }
 
 /* The positions of every non-zero chunk, sorted by hash, and the index
@@ -761,7 +827,8 @@ got_chunk(struct pull *p, struct slot *s)
 }
 
 /* Does group [a, b) hold a position a lazy pull must fetch now (one
- * not in mem, which fc-pager fetches on demand)? */
+ * not in mem, which fc-pager fetches on demand, or one of mem the hint
+ * names: prefetched here, in parallel, before the VM starts)? */
 static int
 eager_group(const struct pull *p, size_t a, size_t b)
 {
@@ -770,7 +837,8 @@ eager_group(const struct pull *p, size_t a, size_t b)
 	if (!p->o->lazy)
 		return 1;
 	for (k = a; k < b; k++)
-		if (p->pos[k].f != PULL_MEM && !p->pos[k].done)
+		if (!p->pos[k].done && (p->pos[k].f != PULL_MEM ||
+		    (p->want && p->want[p->pos[k].i])))
 			return 1;
 	return 0;
 }
@@ -929,6 +997,8 @@ finish(struct pull *p)
 		p->local_err = 1;
 		return -1;
 	}
+	if (keep_hint(p) < 0)
+		return -1;
 	if (path_join(path, sizeof path, p->dir, "journal") < 0 || unlink(path) < 0 ||
 	    path_join(path, sizeof path, p->dir, "manifest") < 0 || unlink(path) < 0 ||
 	    path_join(path, sizeof path, p->dir, PULL_LAZY_META) < 0 ||
@@ -995,7 +1065,7 @@ lazy_ready(struct pull *p)
 		p->local_err = 1;
 		return -1;
 	}
-	return 0;
+	return keep_hint(p);
 }
 
 static int
@@ -1081,6 +1151,8 @@ pull_locked(struct remote *r, const struct store *s, const char *name,
 		free(p.idx[f]);
 	free(p.mtext);
 	free(p.metatext);
+	free(p.hinttext);
+	free(p.want);
 	free(p.endpoint);
 	manifest_free(&p.m);
 	meta_free(&p.meta);

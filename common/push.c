@@ -7,8 +7,8 @@
  * null, raw, or sparse without its zero pages) and, when the bucket lacks
  * it and this push has not sent it yet, its upload starts at once, so
  * hashing overlaps the network.  Bodies are file ranges (plus the sparse
- * header), signed with the object's SHA-256.  Then meta.json; then the
- * manifest, last. */
+ * header), signed with the object's SHA-256.  Then the working-set hint
+ * if the snapshot has one (hint.h), meta.json, and the manifest, last. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "hint.h"
 #include "manifest.h"
 #include "meta.h"
 #include "push.h"
@@ -71,6 +72,8 @@ static struct push_stats S;
 static struct meta meta;          /* what push_open read */
 static char *meta_text;
 static size_t meta_len;
+static char *hint_text;           /* the snapshot's hint, checked; or NULL */
+static size_t hint_len;
 
 static struct {
 	struct have *hv;                /* sorted */
@@ -192,6 +195,33 @@ read_chunk(int fd, off_t off, size_t len, unsigned char *buf)
 	return 0;
 }
 
+/* The snapshot's working-set hint, if it has one of this generation that
+ * parses (one line says why one that does not is left out). */
+static void
+read_hint(int dfd, const char *created_at, uint64_t mem_size)
+{
+	struct hint h;
+	int r;
+
+	if (faccessat(dfd, HINT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	hint_text = read_file_trusted(dfd, HINT_FILE, HINT_MAX_BYTES, &hint_len);
+	if (!hint_text) {
+		warnmsg("snapshot %s: its working-set hint is left out: %s %s", o.name,
+		    HINT_FILE, errmsg());
+		return;
+	}
+	r = hint_parse(hint_text, hint_len, created_at, (mem_size + 4095) / 4096, &h);
+	if (r < 0)
+		warnmsg("snapshot %s: its working-set hint is left out: %s (remove %s; the "
+		    "next lazy restore records one)", o.name, errmsg(), HINT_FILE);
+	hint_free(&h);
+	if (r != 0) {
+		free(hint_text);
+		hint_text = NULL;
+	}
+}
+
 static int
 open_snapshot(const struct store *st, char **metatext, size_t *metalen, struct meta *m)
 {
@@ -218,6 +248,8 @@ open_snapshot(const struct store *st, char **metatext, size_t *metalen, struct m
 	if (meta_read(path, m) < 0)
 		return fail("snapshot %s: %s", o.name, meta_reason());
 	*metatext = read_file_trusted(dfd, "meta.json", 1 << 20, metalen);
+	if (*metatext)
+		read_hint(dfd, m->created_at, sizes[1]);
 	close(dfd);
 	if (!*metatext)
 		return fail("snapshot %s: meta.json %s", o.name, errmsg());
@@ -656,6 +688,8 @@ release(void)
 	}
 	free(meta_text);
 	meta_text = NULL;
+	free(hint_text);
+	hint_text = NULL;
 	meta_free(&meta);
 	manifest_free(&man);
 }
@@ -677,7 +711,9 @@ push_open(const struct store *st, const char *name, const struct push_opts *po)
 	return 0;
 }
 
-/* meta.json, then the manifest, last. */
+/* The hint when there is one (a bucket's hint of an older generation is
+ * left: its created_at tells a pull it is stale), meta.json, then the
+ * manifest, last. */
 static int
 publish(void)
 {
@@ -690,7 +726,8 @@ publish(void)
 		free(mtext);
 		return fail("interrupted; nothing was published (no manifest was written)");
 	}
-	r = put_text("meta.json", meta_text, meta_len) < 0 ||
+	r = (hint_text && put_text(HINT_FILE, hint_text, hint_len) < 0) ||
+	    put_text("meta.json", meta_text, meta_len) < 0 ||
 	    put_text("manifest", mtext, strlen(mtext)) < 0 ? -1 : 0;
 	free(mtext);
 	return r;

@@ -1,0 +1,200 @@
+#!/bin/sh
+# The working-set hint (hint.h): the first lazy restore of a snapshot
+# records the pages its guest faulted in its first seconds beside
+# meta.json; fc-snap-push uploads it, fc-snap-pull keeps it, and a lazy
+# restore from the bucket prefetches the chunks it names, in parallel,
+# before the VM starts, so the guest's first faults find them journaled.
+# A hint from a bucket is hostile input: garbage, pages past mem, pages
+# out of order, a huge one, all are ignored with one line; a stale one
+# (another generation) silently; a snapshot without one still works.
+. "$(dirname "$0")/lib.sh"
+. "$FCSNAP_SRC/t/lifecycle.sh"
+. "$FCSNAP_SRC/t/s3-lib.sh"
+s3_start
+lc_inputs
+at_exit kill_all_vms
+R=s3://$S3_BUCKET/hint
+
+# fc-pager with extra options (a wrapper, as FCSNAP_PAGER)
+pager_with() {
+	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$FCSNAP_BUILD/bin/fc-pager" "$*" \
+		>"$TRASH/pager-wrap" && chmod +x "$TRASH/pager-wrap"
+}
+published() { fc-snap-ls -q | grep -qx "$1"; }
+pull_dir() { echo "$FCSNAP_DIR/snapshots/.pull-$1"; }
+fills_of() {
+	for _p in $(pgrep -x fc-pager); do
+		[ "$(readlink "/proc/$_p/cwd")" = "$(pull_dir "$1")" ] && echo "$_p"
+	done
+	return 0
+}
+no_fill() { test -z "$(fills_of "$1")"; }
+# a curl that logs the config (URLs) of every request to $TRASH/cfglog
+logging_curl() {
+	cat >"$TRASH/logcurl" <<-EOS
+	#!/bin/sh
+	f=\$(mktemp -u "$TRASH/cfg.XXXXXX") && mkfifo "\$f" || exit 1
+	tee -a "$TRASH/cfglog" <"\$3" >"\$f" &
+	'$(command -v curl)' -q -K "\$f"; st=\$?
+	rm -f "\$f"; exit \$st
+	EOS
+	chmod +x "$TRASH/logcurl"
+}
+mem_gets() { grep -c '/chunks/' "$TRASH/cfglog" || true; }
+# the mem chunks (of $2 bytes) holding the pages of hint file $1
+hint_chunks() { sed '1,2d' "$1" | awk -v cs="$2" '{ print int($1 * 4096 / cs) }' | sort -nu; }
+# a fresh host: the snapshot only in the bucket
+fresh() { fc-snap-rm "$1" 2>/dev/null; rm -rf "$(pull_dir "$1")"; ! published "$1"; }
+
+test_expect_success 'a local lazy restore records the hint of the snapshot' '
+	FCSTANDIN_DIRTY_PCT=10 fc-snap-create -m 128 -l ws -r rootfs.img &&
+	! test -e "$(snapdir ws)/hint" &&
+	pager_with --hint-window 300ms &&
+	FCSNAP_PAGER=$TRASH/pager-wrap expect_code 0 fc-snap-restore --lazy ws &&
+	id=$(cat out) && vm_ping "$id" &&
+	wait_for test -e "$(snapdir ws)/hint" && h=$(snapdir ws)/hint &&
+	test "$(sed -n 1p "$h")" = "fcsnap-hint 1" &&
+	at=$(sed -n "s/.*\"created_at\":\"\([^\"]*\)\".*/\1/p" "$(snapdir ws)/meta.json") &&
+	test "$(sed -n 2p "$h")" = "created_at $at" &&
+	test "$(stat -c %a "$h")" = 600 &&
+	sed 1,2d "$h" >pages && test "$(wc -l <pages)" -ge 60 &&
+	sort -nu pages | cmp - pages &&
+	cp "$h" ws.hint && sha "$(snapdir ws)/mem" >ws.mem.sha &&
+	fc-kill "$id" && test_no_strays
+'
+
+test_expect_success 'a second lazy restore keeps the hint it found' '
+	FCSNAP_PAGER=$TRASH/pager-wrap expect_code 0 fc-snap-restore --lazy ws &&
+	id=$(cat out) && vm_ping "$id" && vm_ping "$id" && fc-kill "$id" &&
+	cmp ws.hint "$(snapdir ws)/hint"
+'
+
+test_expect_success 'fc-snap-push uploads it; fc-snap-pull keeps it' '
+	fc-snap-push --chunk-size 256K ws "$R" &&
+	s3-cli cat "$R/snapshots/ws/hint" >obj && cmp ws.hint obj &&
+	fresh ws && fc-snap-pull ws "$R" && cmp ws.hint "$(snapdir ws)/hint"
+'
+
+test_expect_success 'a fresh lazy restore prefetches its chunks: the first faults fetch nothing' '
+	fresh ws && logging_curl && : >"$TRASH/cfglog" && pager_with --no-fill &&
+	FCSNAP_CURL=$TRASH/logcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy --no-hello ws &&
+	id=$(cat out) && d=$(pull_dir ws) &&
+	hint_chunks ws.hint 262144 >want && test "$(wc -l <want)" -ge 30 &&
+	sed -n "s/^1 //p" "$d/journal" | sort -nu >got &&
+	comm -23 want got >missing && test ! -s missing &&
+	cmp ws.hint "$d/hint" &&
+	n=$(mem_gets) && vm_ping "$id" && vm_ping "$id" && test "$(mem_gets)" = "$n" &&
+	fc-kill "$id" && test_no_strays
+'
+
+test_expect_success 'without a hint (fresh pull, no prefetch) the first fault fetches' '
+	fresh ws && s3-cli rm "$R/snapshots/ws/hint" &&
+	: >"$TRASH/cfglog" &&
+	FCSNAP_CURL=$TRASH/logcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy --no-hello ws &&
+	id=$(cat out) && ! grep -q "working-set hint" err &&
+	n=$(mem_gets) && vm_ping "$id" && test "$(mem_gets)" -gt "$n" &&
+	fc-kill "$id" && test_no_strays
+'
+
+# put text $2 as the bucket's hint of $1
+put_hint() { printf "%s" "$2" >h.obj && s3-cli put "$R/snapshots/$1/hint" h.obj >/dev/null; }
+# a lazy restore (on demand only) with hint text $1 in the bucket: ok,
+# the VM works
+lazy_with() {
+	put_hint ws "$1" && fresh ws && lazy_ws
+}
+lazy_ws() {
+	pager_with --no-fill &&
+	FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R expect_code 0 \
+		fc-snap-restore --lazy ws && id=$(cat out) &&
+	vm_ping "$id" && fc-kill "$id"
+}
+ignored() {
+	grep "its working-set hint is ignored: $1" err >lines &&
+	test "$(wc -l <lines)" = 1
+}
+
+test_expect_success 'hostile hints are ignored with one line, and the VM runs' '
+	at=$(sed -n 2p ws.hint) &&
+	lazy_with "garbage" && ignored "it does not start with" &&
+	lazy_with "fcsnap-hint 2
+" && ignored "it does not start with" &&
+	lazy_with "fcsnap-hint 1
+$at
+99999999
+" && ignored "page 99999999 is past the end of mem (32768 pages)" &&
+	lazy_with "fcsnap-hint 1
+$at
+7
+5
+" && ignored "page 5 is out of order" &&
+	lazy_with "fcsnap-hint 1
+$at
+7
+-1
+" && ignored "line 4 is not a page number" &&
+	lazy_with "fcsnap-hint 1
+$at
+7" && ignored "its last line is not ended" &&
+	lazy_with "fcsnap-hint 1
+$at
+07
+" && ignored "line 3 is not a page number" &&
+	{ sed -n 1,2p ws.hint; seq 0 20000; } >big && s3-cli put "$R/snapshots/ws/hint" big &&
+	fresh ws && lazy_ws && ignored "it lists more than 16384 pages" &&
+	head -c 3000000 /dev/zero | tr "\0" 1 >huge && s3-cli put "$R/snapshots/ws/hint" huge &&
+	fresh ws && lazy_ws && ignored "it is larger than" && test_no_strays
+'
+
+test_expect_success 'a stale hint (another generation) is ignored silently; a new one is recorded and published' '
+	put_hint ws "fcsnap-hint 1
+created_at 2001-01-01T00:00:00Z
+1
+" && fresh ws && pager_with --hint-window 300ms &&
+	FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R expect_code 0 \
+		fc-snap-restore --lazy ws && id=$(cat out) && ! grep -q "working-set hint" err &&
+	vm_ping "$id" && wait_for published ws && wait_for no_fill ws && fc-kill "$id" &&
+	test "$(sed -n 2p "$(snapdir ws)/hint")" = "$(sed -n 2p ws.hint)" && test_no_strays
+'
+
+test_expect_success 'fc-snap-pull ignores a hostile hint with one line, and keeps none' '
+	put_hint ws "junk" && fresh ws &&
+	expect_code 0 fc-snap-pull ws "$R" && ignored "it does not start with" &&
+	! test -e "$(snapdir ws)/hint"
+'
+
+test_expect_success 'fc-snap-push leaves out a broken local hint with one line' '
+	printf "fcsnap-hint 1\nnope\n" >"$(snapdir ws)/hint" &&
+	expect_code 0 fc-snap-push ws "$R" &&
+	grep "its working-set hint is left out: no created_at line" err >lines &&
+	test "$(wc -l <lines)" = 1
+'
+
+# Each curl (one a request here) is slowed down before it starts, and
+# its run logged: one request at a time never has two curls running, a
+# fill of FILL_JOBS at a time has more (a curl killed, so not logged at
+# its end, is not counted).
+test_expect_success 'the background fill fetches several chunks at once' '
+	cat >"$TRASH/countcurl" <<-EOS &&
+	#!/bin/sh
+	sleep 0.2
+	echo "+ \$\$" >>"$TRASH/conc"
+	'$(command -v curl)' "\$@"; st=\$?
+	echo "- \$\$" >>"$TRASH/conc"; exit \$st
+	EOS
+	chmod +x "$TRASH/countcurl" && fresh ws && s3-cli rm "$R/snapshots/ws/hint" &&
+	FCSNAP_CURL=$TRASH/countcurl FCSNAP_REMOTE=$R expect_code 0 \
+		fc-snap-restore --lazy --no-hello ws &&
+	id=$(cat out) && : >"$TRASH/conc" &&
+	wait_for published ws && wait_for no_fill ws &&
+	grep "^-" "$TRASH/conc" | cut -c3- >ended &&
+	awk "NR == FNR { e[\$1] = 1; next } !(\$2 in e) { next }
+		/^\+/ { n++; if (n > m) m = n } /^-/ { n-- } END { print m; exit m < 3 }" \
+		ended "$TRASH/conc" &&
+	[ "$(sha "$(snapdir ws)/mem")" = "$(cat ws.mem.sha)" ] &&
+	fc-kill "$id" && test_no_strays
+'
+
+test_done
