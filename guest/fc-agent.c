@@ -747,7 +747,43 @@ linger_close(int fd)
 			break;
 }
 
-/* Queue EXIT and flush everything (blocking). */
+/* Send everything queued, reading and dropping what the host still sends
+ * meanwhile (stdin for a command that is gone): a host blocked sending
+ * stdin within its window reads our output only once we have read that,
+ * so a flush that stopped reading could leave both sides blocked in a
+ * write forever.  The host's half-close (EOF) only ends the reading. */
+static int
+flush_tx(struct session *s)
+{
+	struct pollfd p = { .fd = s->sock };
+	char junk[4096];
+	int reading = 1;
+	ssize_t r;
+
+	while (s->tlen) {
+		p.events = (short)(POLLOUT | (reading ? POLLIN : 0));
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if ((p.revents & POLLOUT) && host_write(s) < 0)
+			return -1;
+		if (reading && (p.revents & POLLIN)) {
+			r = read(s->sock, junk, sizeof(junk));
+			if (r == 0)
+				reading = 0;
+			else if (r < 0 && errno != EINTR && errno != EAGAIN)
+				return -1;
+		}
+		if ((p.revents & (POLLERR | POLLNVAL)) ||
+		    ((p.revents & POLLHUP) && !(p.revents & (POLLIN | POLLOUT))))
+			return -1;
+	}
+	return 0;
+}
+
+/* Queue EXIT and flush everything. */
 static int
 session_finish(struct session *s)
 {
@@ -765,9 +801,8 @@ session_finish(struct session *s)
 	p[0] = (unsigned char)kind;
 	agent_put32(p + 1, (uint32_t)code);
 	tx_frame(s, AGENT_T_EXIT, p, sizeof(p));
-	fcntl(s->sock, F_SETFL, fcntl(s->sock, F_GETFL) & ~O_NONBLOCK);
 	logv("exit kind %d code %d", kind, code);
-	if (write_all(s->sock, s->tx + s->toff, s->tlen) < 0)
+	if (flush_tx(s) < 0)
 		return -1;
 	linger_close(s->sock);
 	return 0;
