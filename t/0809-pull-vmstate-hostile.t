@@ -76,6 +76,16 @@ test_expect_success 'fc-snap-restore --paused of it stays paused after the check
 	kill_vm "$id"
 '
 
+test_expect_success '--from-vm of a VM of it is not "created here" either, and restores checked' '
+	expect_code 0 fc-snap-restore py && id=$(cat out) &&
+	expect_code 0 fc-snap-create --from-vm "$id" -l fv &&
+	kill_vm "$id" &&
+	grep -q "\"disk\":\"shared\"" "$(snapdir fv)/meta.json" &&
+	! grep -q "\"origin\"" "$(snapdir fv)/meta.json" &&
+	expect_code 0 fc-snap-restore fv && id=$(cat out) && test ! -s err &&
+	vm_ping "$id" && kill_vm "$id"
+'
+
 test_expect_success 'a drive at a host path: refused before the guest runs, the file untouched' '
 	evil ev1 "c[\"drives\"][0][\"path_on_host\"] = \"$TRASH/secret\"; c[\"drives\"][0][\"is_read_only\"] = False" &&
 	refused ev1 "drive rootfs is at '\''$TRASH/secret'\'', not rootfs.ext4 in the VM'\''s run dir" &&
