@@ -60,7 +60,7 @@ test_expect_success 'a local lazy restore records the hint of the snapshot' '
 	sed 1,2d "$h" >pages && test "$(wc -l <pages)" -ge 60 &&
 	sort -nu pages | cmp - pages &&
 	cp "$h" ws.hint && sha "$(snapdir ws)/mem" >ws.mem.sha &&
-	fc-kill "$id" && test_no_strays
+	fc-kill "$id" && wait_for test_no_strays
 '
 
 test_expect_success 'a second lazy restore keeps the hint it found' '
@@ -85,7 +85,7 @@ test_expect_success 'a fresh lazy restore prefetches its chunks: the first fault
 	comm -23 want got >missing && test ! -s missing &&
 	cmp ws.hint "$d/hint" &&
 	n=$(mem_gets) && vm_ping "$id" && vm_ping "$id" && test "$(mem_gets)" = "$n" &&
-	fc-kill "$id" && test_no_strays
+	fc-kill "$id" && wait_for test_no_strays
 '
 
 test_expect_success 'without a hint (fresh pull, no prefetch) the first fault fetches' '
@@ -95,7 +95,7 @@ test_expect_success 'without a hint (fresh pull, no prefetch) the first fault fe
 		expect_code 0 fc-snap-restore --lazy --no-hello ws &&
 	id=$(cat out) && ! grep -q "working-set hint" err &&
 	n=$(mem_gets) && vm_ping "$id" && test "$(mem_gets)" -gt "$n" &&
-	fc-kill "$id" && test_no_strays
+	fc-kill "$id" && wait_for test_no_strays
 '
 
 # put text $2 as the bucket's hint of $1
@@ -145,7 +145,7 @@ $at
 	{ sed -n 1,2p ws.hint; seq 0 20000; } >big && s3-cli put "$R/snapshots/ws/hint" big &&
 	fresh ws && lazy_ws && ignored "it lists more than 16384 pages" &&
 	head -c 3000000 /dev/zero | tr "\0" 1 >huge && s3-cli put "$R/snapshots/ws/hint" huge &&
-	fresh ws && lazy_ws && ignored "it is larger than" && test_no_strays
+	fresh ws && lazy_ws && ignored "it is larger than" && wait_for test_no_strays
 '
 
 test_expect_success 'a stale hint (another generation) is ignored silently; a new one is recorded and published' '
@@ -156,7 +156,7 @@ created_at 2001-01-01T00:00:00Z
 	FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R expect_code 0 \
 		fc-snap-restore --lazy ws && id=$(cat out) && ! grep -q "working-set hint" err &&
 	vm_ping "$id" && wait_for published ws && wait_for no_fill ws && fc-kill "$id" &&
-	test "$(sed -n 2p "$(snapdir ws)/hint")" = "$(sed -n 2p ws.hint)" && test_no_strays
+	test "$(sed -n 2p "$(snapdir ws)/hint")" = "$(sed -n 2p ws.hint)" && wait_for test_no_strays
 '
 
 test_expect_success 'fc-snap-pull ignores a hostile hint with one line, and keeps none' '
@@ -172,29 +172,35 @@ test_expect_success 'fc-snap-push leaves out a broken local hint with one line' 
 	test "$(wc -l <lines)" = 1
 '
 
-# Each curl (one a request here) is slowed down before it starts, and
-# its run logged: one request at a time never has two curls running, a
-# fill of FILL_JOBS at a time has more (a curl killed, so not logged at
-# its end, is not counted).
+# The fill's curls (their parent is the pager; one request each here) are
+# logged at their start and end, and each waits after its start until
+# three have started (at most 10 s): a fill that runs requests one at a
+# time never has two running, one of FILL_JOBS at a time has three held at
+# that barrier together.  Other curls (the lazy pull's) are not counted.
 test_expect_success 'the background fill fetches several chunks at once' '
 	cat >"$TRASH/countcurl" <<-EOS &&
 	#!/bin/sh
-	sleep 0.2
+	[ "\$(cat /proc/\$PPID/comm)" = fc-pager ] || exec '$(command -v curl)' "\$@"
 	echo "+ \$\$" >>"$TRASH/conc"
+	i=0
+	while [ "\$(grep -c "^+" "$TRASH/conc")" -lt 3 ] && [ \$i -lt 200 ]; do
+		sleep 0.05; i=\$((i + 1))
+	done
 	'$(command -v curl)' "\$@"; st=\$?
 	echo "- \$\$" >>"$TRASH/conc"; exit \$st
 	EOS
 	chmod +x "$TRASH/countcurl" && fresh ws && s3-cli rm "$R/snapshots/ws/hint" &&
+	: >"$TRASH/conc" &&
 	FCSNAP_CURL=$TRASH/countcurl FCSNAP_REMOTE=$R expect_code 0 \
 		fc-snap-restore --lazy --no-hello ws &&
-	id=$(cat out) && : >"$TRASH/conc" &&
+	id=$(cat out) &&
 	wait_for published ws && wait_for no_fill ws &&
 	grep "^-" "$TRASH/conc" | cut -c3- >ended &&
 	awk "NR == FNR { e[\$1] = 1; next } !(\$2 in e) { next }
 		/^\+/ { n++; if (n > m) m = n } /^-/ { n-- } END { print m; exit m < 3 }" \
 		ended "$TRASH/conc" &&
 	[ "$(sha "$(snapdir ws)/mem")" = "$(cat ws.mem.sha)" ] &&
-	fc-kill "$id" && test_no_strays
+	fc-kill "$id" && wait_for test_no_strays
 '
 
 test_done
