@@ -75,14 +75,14 @@ test_expect_success 'the page server SIGKILLed: the VM is killed and its log say
 	wait_for sh -c "! kill -0 $fc 2>/dev/null" &&
 	grep -q "fc-pager: the page server (pid $srv) was killed by signal 9: firecracker (pid $fc) killed" \
 		"$FCSNAP_DIR/run/$id/log" &&
-	fc-kill "$id" && test_no_strays
+	fc-kill "$id" && wait_for test_no_strays
 '
 
 test_expect_success 'both pager processes killed at once: fc-ps says the pager is gone' '
 	expect_code 0 fc-snap-restore --lazy py && id=$(cat out) &&
 	kill -KILL $(pagers_of "$id") &&
 	wait_for sh -c "fc-ps --json | grep \"$id\" | grep -q \"\\\"pager\\\":\\\"gone\\\"\"" &&
-	fc-kill "$id" && test_no_strays
+	fc-kill "$id" && wait_for test_no_strays
 '
 
 test_expect_success 'ten concurrent lazy restores of one snapshot all run and check out' '
@@ -94,13 +94,13 @@ test_expect_success 'ten concurrent lazy restores of one snapshot all run and ch
 		id=$(cat "id.$i") && test -n "$id" && test ! -s "err.$i" &&
 		vm_ping "$id" || { cat "err.$i"; exit 1; }
 	done &&
-	fc-kill --all && no_run_dirs && test_no_strays
+	fc-kill --all && no_run_dirs && wait_for test_no_strays
 '
 
 test_expect_success 'no fc-pager to be found: one clear line, nothing left behind' '
 	FCSNAP_PAGER=/nonexistent/fc-pager expect_code 1 fc-snap-restore --lazy py &&
 	one_line_err && grep_err "starting its page server: .*fc-pager" &&
-	no_run_dirs && test_no_strays
+	no_run_dirs && wait_for test_no_strays
 '
 
 test_done

@@ -45,18 +45,6 @@ server_of() {
 	done
 	return 0
 }
-# a curl that logs the URL of every request to $TRASH/urls
-logging_curl() {
-	cat >"$TRASH/logcurl" <<-EOS
-	#!/bin/sh
-	# curl -q -K /dev/fd/N: the config passes through tee on its way
-	f=\$(mktemp -u "$TRASH/cfg.XXXXXX") && mkfifo "\$f" || exit 1
-	tee -a "$TRASH/cfglog" <"\$3" >"\$f" &
-	'$(command -v curl)' -q -K "\$f"; st=\$?
-	rm -f "\$f"; exit \$st
-	EOS
-	chmod +x "$TRASH/logcurl"
-}
 # a pushed snapshot NAME, made with FCSTANDIN_DIRTY_PCT=$2, chunks of $3
 pushed() {
 	FCSTANDIN_DIRTY_PCT=$2 fc-snap-create -m 128 -l "$1" -r rootfs.img &&
@@ -81,7 +69,7 @@ test_expect_success 'a lazy remote restore runs, every page checks out, then it 
 	[ "$(sha "$(snapdir full)/mem")" = "$(cat full.mem.sha)" ] &&
 	! test -e "$(pull_dir full)" &&
 	ls "$(snapdir full)" >files && ! grep -q "journal\|manifest\|meta.remote" files &&
-	vm_ping "$id" && fc-kill "$id" && test_no_strays
+	vm_ping "$id" && fc-kill "$id" && wait_for test_no_strays
 '
 
 test_expect_success 'a second restore of it is a normal local one' '
@@ -102,7 +90,7 @@ test_expect_success 'sparse and null chunks, on demand only (no fill): served ri
 test_expect_success 'fc-snap-pull resumes what the lazy restore fetched' '
 	fc-snap-pull -v mix "$R" 2>err &&
 	published mix && [ "$(sha "$(snapdir mix)/mem")" = "$(cat mix.mem.sha)" ] &&
-	! test -e "$(pull_dir mix)" && test_no_strays
+	! test -e "$(pull_dir mix)" && wait_for test_no_strays
 '
 
 test_expect_success 'fc-snap-pull into a lazy pull dir writes only verified bytes (pages are served from it)' '
@@ -143,7 +131,7 @@ test_expect_success 'a corrupted chunk: the VM is killed, one clear line, nothin
 	test "$(wc -l <lines)" = 1 && grep -q "chunk $k of mem .*nothing was published" lines &&
 	grep -q "firecracker is killed" lines &&
 	! published part && wait_for no_fill part &&
-	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && cp obj.orig "$obj" && test_no_strays
+	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && cp obj.orig "$obj" && wait_for test_no_strays
 '
 
 test_expect_success 'a chunk missing on the server: the VM is killed, one line names it' '
@@ -158,7 +146,7 @@ test_expect_success 'a chunk missing on the server: the VM is killed, one line n
 	test "$(wc -l <lines)" = 1 &&
 	grep -q "chunk $k of mem .*is missing on the server.*fc-snap-push --verify" lines &&
 	wait_for no_fill part && mv obj.away "$obj" &&
-	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && test_no_strays
+	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && wait_for test_no_strays
 '
 
 test_expect_success 'the page server SIGKILLed: the VM is killed, its log says why' '
@@ -170,7 +158,7 @@ test_expect_success 'the page server SIGKILLed: the VM is killed, its log says w
 	wait_for sh -c "! kill -0 $fc 2>/dev/null" &&
 	grep -q "the page server (pid $srv) was killed by signal 9: firecracker (pid $fc) killed" \
 		"$FCSNAP_DIR/run/$id/log" &&
-	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && test_no_strays
+	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && wait_for test_no_strays
 '
 
 test_expect_success 'ten concurrent lazy restores of one snapshot: each chunk fetched once' '
@@ -192,7 +180,7 @@ test_expect_success 'ten concurrent lazy restores of one snapshot: each chunk fe
 		test "$n" = 1 || { echo "chunk $k fetched $n times"; exit 1; }
 	done <keys &&
 	for i in 0 1 2 3 4 5 6 7 8 9; do vm_ping "$(cat "id.$i")" || exit 1; done &&
-	fc-kill --all && no_run_dirs && test_no_strays
+	fc-kill --all && no_run_dirs && wait_for test_no_strays
 '
 
 test_expect_success 'S3 killed mid-run: the fault is retried, then the VM is killed, nothing published' '
@@ -209,7 +197,7 @@ test_expect_success 'S3 killed mid-run: the fault is retried, then the VM is kil
 	test "$(wc -l <lines)" = 1 && grep -q "firecracker is killed" lines &&
 	grep -q "fc-snap-pull resumes the partial pull" lines &&
 	! published part && test -d "$(pull_dir part)" &&
-	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && test_no_strays
+	{ fc-kill "$id" 2>/dev/null || :; } && ! published part && wait_for test_no_strays
 '
 
 test_done

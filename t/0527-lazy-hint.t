@@ -29,17 +29,6 @@ fills_of() {
 	return 0
 }
 no_fill() { test -z "$(fills_of "$1")"; }
-# a curl that logs the config (URLs) of every request to $TRASH/cfglog
-logging_curl() {
-	cat >"$TRASH/logcurl" <<-EOS
-	#!/bin/sh
-	f=\$(mktemp -u "$TRASH/cfg.XXXXXX") && mkfifo "\$f" || exit 1
-	tee -a "$TRASH/cfglog" <"\$3" >"\$f" &
-	'$(command -v curl)' -q -K "\$f"; st=\$?
-	rm -f "\$f"; exit \$st
-	EOS
-	chmod +x "$TRASH/logcurl"
-}
 mem_gets() { grep -c '/chunks/' "$TRASH/cfglog" || true; }
 # the mem chunks (of $2 bytes) holding the pages of hint file $1
 hint_chunks() { sed '1,2d' "$1" | awk -v cs="$2" '{ print int($1 * 4096 / cs) }' | sort -nu; }

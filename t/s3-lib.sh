@@ -233,3 +233,18 @@ aws_fake() {
 	done
 	eval "${_n}_URL=http://127.0.0.1:$(sed -n 's/^port //p' "$TRASH/$_n.out")"
 }
+
+# logging_curl: $TRASH/logcurl, a curl (for FCSNAP_CURL) that appends the
+# config of every request (its URLs) to $TRASH/cfglog before it runs, so
+# that a request that has been answered is already in the log.
+logging_curl() {
+	cat >"$TRASH/logcurl" <<-EOS
+	#!/bin/sh
+	# curl -q -K /dev/fd/N: the config is read whole, logged, then used
+	f=\$(mktemp "$TRASH/cfg.XXXXXX") || exit 1
+	cat "\$3" >"\$f" && cat "\$f" >>"$TRASH/cfglog" || { rm -f "\$f"; exit 2; }
+	'$(command -v curl)' -q -K "\$f"; st=\$?
+	rm -f "\$f"; exit \$st
+	EOS
+	chmod +x "$TRASH/logcurl"
+}
