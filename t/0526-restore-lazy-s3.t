@@ -15,21 +15,6 @@ FCSTANDIN_UFFD_CHECK=all
 export FCSTANDIN_UFFD_CHECK
 R=s3://$S3_BUCKET/lz
 
-# fc-pager with extra options (a wrapper, as FCSNAP_PAGER)
-pager_with() {
-	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$FCSNAP_BUILD/bin/fc-pager" "$*" \
-		>"$TRASH/pager-wrap" && chmod +x "$TRASH/pager-wrap"
-}
-published() { fc-snap-ls -q | grep -qx "$1"; }
-pull_dir() { echo "$FCSNAP_DIR/snapshots/.pull-$1"; }
-# the fill of snapshot NAME: a fc-pager working in its pull dir
-fills_of() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$(pull_dir "$1")" ] && echo "$_p"
-	done
-	return 0
-}
-no_fill() { test -z "$(fills_of "$1")"; }
 # mem object keys of a pushed snapshot, one per line
 mem_chunks() {
 	tr '{' '\n' <"$S3_DATA/$S3_BUCKET/lz/snapshots/$1/manifest._S3rver_object" |

@@ -15,20 +15,6 @@ lc_inputs
 at_exit kill_all_vms
 R=s3://$S3_BUCKET/hint
 
-# fc-pager with extra options (a wrapper, as FCSNAP_PAGER)
-pager_with() {
-	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$FCSNAP_BUILD/bin/fc-pager" "$*" \
-		>"$TRASH/pager-wrap" && chmod +x "$TRASH/pager-wrap"
-}
-published() { fc-snap-ls -q | grep -qx "$1"; }
-pull_dir() { echo "$FCSNAP_DIR/snapshots/.pull-$1"; }
-fills_of() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$(pull_dir "$1")" ] && echo "$_p"
-	done
-	return 0
-}
-no_fill() { test -z "$(fills_of "$1")"; }
 mem_gets() { grep -c '/chunks/' "$TRASH/cfglog" || true; }
 # the mem chunks (of $2 bytes) holding the pages of hint file $1
 hint_chunks() { sed '1,2d' "$1" | awk -v cs="$2" '{ print int($1 * 4096 / cs) }' | sort -nu; }
