@@ -11,7 +11,10 @@
  *                           is shared (m.disk_shared: read-only, 0400,
  *                           its mtime checked), else a private copy;
  *                           firecracker spawned there; snapshot loaded
- *                           (memory mapped from the store); resumed unless
+ *                           (memory mapped from the store) -- paused, and
+ *                           its devices checked (vmcheck.h) before the
+ *                           guest runs, when the snapshot was not created
+ *                           here (m.origin_create unset); resumed unless
  *                           o.paused; agent hello unless o.paused/no_hello
  *   restore_done(&r)        the handover (vm.h): the VM now belongs to the
  *                           caller: forget the cleanup guard, unlink
