@@ -612,7 +612,7 @@ record(struct pager *p)
 		return;
 	}
 	if (c == 0) {
-		close(p->uffd);
+		close_others(-1);       /* nor the pager's locks and sockets */
 		if (fork() != 0)
 			_exit(0);
 		if (p->record(p->record_arg, p->hint, p->nhint) < 0)

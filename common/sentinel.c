@@ -7,26 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Close every fd from 3 up but keep: close_range(2) where the kernel has
- * it (two calls), else one close(2) per fd below 1024. */
-static void
-close_others(int keep)
-{
-	int fd;
-
-#ifdef SYS_close_range
-	if ((keep <= 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
-	    syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
-		return;
-#endif
-	for (fd = 3; fd < 1024; fd++)
-		if (fd != keep)
-			close(fd);
-}
 
 static _Noreturn void
 sentinel_main(int rfd, const char *name, void (*fn)(void *), void *arg)

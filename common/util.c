@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -855,4 +856,21 @@ find_exe(const char *name, char *out, size_t n)
 			break;
 	}
 	return fail("%s not found in PATH", name);
+}
+
+void
+close_others(int keep)
+{
+	int fd;
+
+#ifdef SYS_close_range
+	if (keep < 3 && syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+	if (keep >= 3 && (keep == 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
+	    syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+		return;
+#endif
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != keep)
+			close(fd);
 }

@@ -100,6 +100,11 @@ int write_file_replace(const char *path, const void *buf, size_t n, mode_t mode)
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf of a directory tree (does not follow symlinks). 0 or -1. */
 int rm_rf(const char *path);
+/* Close every fd from 3 up except keep (-1: none), so that a child that
+ * outlives its work holds none of its parent's files or locks:
+ * close_range(2) where the kernel has it, else one close(2) per fd below
+ * 1024. */
+void close_others(int keep);
 /* rm -rf every entry of dir named "<prefix><pid>-..." whose process is
  * gone: what a SIGKILLed owner left.  Returns how many. */
 int rm_dead_owner(const char *dir, const char *prefix);
