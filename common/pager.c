@@ -34,6 +34,8 @@
 #define EXIT_REPORTED 3         /* failed, said why: kill the VM quietly */
 #define MAX_DEFER 1024
 
+#define BLOCK_PAGES (PAGER_BLOCK / PAGER_PAGE)
+
 #define BIT(m, i) ((m)[(i) >> 3] & (1u << ((i) & 7)))
 #define SET(m, i) ((m)[(i) >> 3] |= (unsigned char)(1u << ((i) & 7)))
 #define CLR(m, i) ((m)[(i) >> 3] &= (unsigned char)~(1u << ((i) & 7)))
@@ -63,6 +65,7 @@ pager_free(struct pager *p)
 	if (p->last_fault)
 		munmap(p->last_fault, sizeof *p->last_fault);
 	free(p->data);
+	free(p->mapped);
 	free(p->served);
 	free(p->removed);
 	free(p->hint);
@@ -133,7 +136,8 @@ open_mem(struct pager *p, const char *mem)
 	p->data = calloc(1, bm);
 	p->served = calloc(1, bm);
 	p->removed = calloc(1, bm);
-	if (!p->data || !p->served || !p->removed)
+	p->mapped = calloc(1, (size_t)(p->npages / BLOCK_PAGES + 8) / 8);
+	if (!p->data || !p->served || !p->removed || !p->mapped)
 		return fail("memory file %s: out of memory", mem);
 	if (p->record) {
 		p->hint = malloc(HINT_MAX_PAGES * sizeof *p->hint);
@@ -141,7 +145,28 @@ open_mem(struct pager *p, const char *mem)
 		if (!p->hint || !p->hinted)
 			return fail("memory file %s: out of memory", mem);
 	}
-	return map_data(p, 0, p->mem_size);
+	return 0;
+}
+
+/* Note the data pages of the file blocks over file pages [fp, fp + n)
+ * not noted yet (one SEEK_DATA/SEEK_HOLE walk a run of them). */
+static int
+map_blocks(struct pager *p, uint64_t fp, uint64_t n)
+{
+	uint64_t b = fp / BLOCK_PAGES, e = (fp + n + BLOCK_PAGES - 1) / BLOCK_PAGES, c, to;
+
+	for (; b < e; b = c) {
+		if (BIT(p->mapped, b)) {
+			c = b + 1;
+			continue;
+		}
+		for (c = b; c < e && !BIT(p->mapped, c); c++)
+			SET(p->mapped, c);
+		to = c * PAGER_BLOCK;
+		if (map_data(p, b * PAGER_BLOCK, to < p->mem_size ? to : p->mem_size) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- the socket ---- */
@@ -565,9 +590,13 @@ fetch(struct pager *p, uint64_t off, uint64_t len)
 		    errmsg());
 	if (r == 0)
 		return 0;
-	a = off / cs * cs;
+	/* the blocks of the chunks that arrived: looked up when served */
+	a = off / cs * cs / PAGER_BLOCK;
 	b = (off + len + cs - 1) / cs * cs;
-	return map_data(p, a, b < p->mem_size ? b : p->mem_size);
+	b = ((b < p->mem_size ? b : p->mem_size) + PAGER_BLOCK - 1) / PAGER_BLOCK;
+	for (; a < b; a++)
+		CLR(p->mapped, a);
+	return 0;
 }
 
 /* ---- the working set ---- */
@@ -658,6 +687,8 @@ serve(struct pager *p, uint64_t addr)
 	fp0 = r->off / PAGER_PAGE;
 	note(p, fp0 + page);
 	if (p->need && fetch(p, (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE) < 0)
+		return -1;
+	if (map_blocks(p, fp0 + lo, hi - lo) < 0)
 		return -1;
 	CLR(p->served, fp0 + page);     /* it faulted: it is missing */
 	for (i = lo; i < hi; i = j) {

@@ -3,8 +3,7 @@
  *   struct pager p;
  *   pager_init(&p);
  *   pager_open(&p, mem, sock)   open the memory file (a regular file, ours,
- *                               not writable by others), map it read-only,
- *                               note its data pages (the rest are holes);
+ *                               not writable by others), map it read-only;
  *                               bind sock (mode 0600, in a directory that
  *                               is ours and not writable by others)
  *   pager_accept(&p, pid, ms)   take firecracker's one connection: its
@@ -28,7 +27,9 @@
  * Serving: a missing-page fault is answered for the aligned block of
  * PAGER_BLOCK bytes around it (clipped to its region), one ioctl per run
  * of pages not served before: UFFDIO_ZEROPAGE for a run of holes only,
- * else UFFDIO_COPY of the whole run from the mapped file (its holes read
+ * (the file's holes are looked up, SEEK_DATA/SEEK_HOLE, for a block
+ * when it is first served: never for the whole file, whose extents can
+ * number in the hundred thousands), else UFFDIO_COPY of the whole run from the mapped file (its holes read
  * as zeroes).  UFFD_EVENT_REMOVE (a
  * balloon giving memory back) marks the range removed: faults there are
  * answered with zeroes from then on.  A copy refused with EAGAIN (an event
@@ -66,6 +67,7 @@ struct pager {
 	const unsigned char *mem;       /* the memory file, mapped read-only */
 	uint64_t mem_size, npages;
 	unsigned char *data;            /* bitmap: file page has data */
+	unsigned char *mapped;          /* bitmap: file block's data noted */
 	unsigned char *served;          /* bitmap: page populated */
 	unsigned char *removed;         /* bitmap: given back, zero from now */
 	struct pager_region reg[PAGER_MAX_REGIONS];
@@ -76,7 +78,7 @@ struct pager {
 	 * pager_open.  need(src, off, len) makes the file's bytes at
 	 * [off, off+len) present before a block there is served: 0 they
 	 * were, 1 some arrived (the holes of the chunk_size-aligned chunks
-	 * around them are looked up again), -1 never (message: the server
+	 * around them are looked up again, when served), -1 never (message: the server
 	 * reports it and fails, the VM is killed).  fill(src), run in a
 	 * process of its own beside the server (cwd fill_dir), brings the
 	 * rest; it returns 0 (done, or gave up and said why: the VM runs
