@@ -180,7 +180,7 @@ main(int argc, char **argv)
 	pager_init(&p);
 	if (pull) {
 		/* the journal first: a chunk it lists is whole in the file
-		 * that pager_open then scans for holes */
+		 * whose holes the server then looks up */
 		if (lazysrc_open(&src, pull, url, fetch_ms) < 0)
 			die("%s", errmsg());
 		if (fmt(mpath, sizeof mpath, "%s/mem", pull) < 0)
@@ -204,6 +204,11 @@ main(int argc, char **argv)
 	if (pull) {
 		src.last_fault = p.last_fault;
 		src.idle_ms = idle_ms;
+		if (lazysrc_hint(&src) < 0 || pager_prefetch(&p, src.pre_blk, src.pre_mask,
+		    src.npre, lazysrc_prefetch, fetch_ms) < 0) {
+			pager_free(&p);
+			die("%s", errmsg());
+		}
 	}
 	rc = pager_run(&p, (pid_t)pid, (int)accept_ms, (int)ready, stats);
 	if (rc < 0)

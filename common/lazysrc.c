@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "hint.h"
+#include "pager.h"
 #include "pull.h"
 #include "s3pool.h"
 #include "store.h"
@@ -16,6 +18,7 @@
 
 #define JOURNAL_MAX (64u << 20)
 #define FILL_JOBS 4            /* chunks the fill fetches at once */
+#define PREFETCH_JOBS 8        /* connections for the hint's blocks */
 
 void
 lazysrc_free(struct lazysrc *s)
@@ -30,6 +33,9 @@ lazysrc_free(struct lazysrc *s)
 	free(s->have);
 	free(s->seen);
 	free(s->url);
+	free(s->pre);
+	free(s->pre_blk);
+	free(s->pre_mask);
 	memset(s, 0, sizeof *s);
 	s->memfd = s->jfd = -1;
 }
@@ -564,4 +570,185 @@ lazysrc_publish(struct lazysrc *s)
 	if (store_init(&st) < 0)
 		return -1;
 	return pull_lazy_publish(&st, s->name, s->url);
+}
+
+/* ---- the hint's blocks, prefetched ---- */
+
+int
+lazysrc_hint(struct lazysrc *s)
+{
+	const struct mfile *f = &s->m.files[PULL_MEM];
+	char path[PATH_MAX];
+	struct hint h;
+	size_t n, k;
+	char *text;
+	uint64_t off, len;
+
+	if (path_join(path, sizeof path, s->dir, HINT_FILE) < 0)
+		return -1;
+	if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	/* the pull kept it checked; a bucket's all the same: checked again */
+	text = read_file_trusted(AT_FDCWD, path, HINT_MAX_BYTES, &n);
+	if (!text || hint_parse(text, n, s->m.created_at, (f->size + 4095) / 4096, &h) != 0) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (!h.nblk || h.chunk_size != s->m.chunk_size) {
+		hint_free(&h);
+		return 0;
+	}
+	s->pre = calloc(h.nblk, sizeof *s->pre);
+	s->pre_blk = calloc(h.nblk, sizeof *s->pre_blk);
+	s->pre_mask = calloc(h.nblk, sizeof *s->pre_mask);
+	if (!s->pre || !s->pre_blk || !s->pre_mask) {
+		hint_free(&h);
+		return fail("out of memory");
+	}
+	for (k = 0; k < h.nblk; k++) {
+		const struct hint_block *b = &h.blk[k];
+		uint64_t ci = b->block * HINT_BLOCK / s->m.chunk_size;
+
+		if (hint_block_range(b, s->m.chunk_size, f, &off, &len) < 0) {
+			warnmsg("snapshot %s: its working-set hint's block %llu does not fit its "
+			    "chunks: the hint's blocks are not prefetched", s->name,
+			    (unsigned long long)b->block);
+			s->npre = 0;
+			break;
+		}
+		if (s->have[ci])
+			continue;
+		s->pre[s->npre] = (struct lazysrc_pre){ *b, off, len };
+		s->pre_blk[s->npre] = b->block;
+		s->pre_mask[s->npre] = b->mask;
+		s->npre++;
+	}
+	hint_free(&h);
+	return 0;
+}
+
+struct pslot {
+	struct s3_req rq;
+	struct s3_result rs;
+	struct sigv4_header hd;
+	char range[64];
+	char *key;
+	size_t k;
+};
+
+/* Request block k (the object of its chunk, its range only). */
+static int
+pre_start(struct lazysrc *s, struct s3_pool *pool, struct pslot *v, size_t k)
+{
+	const struct lazysrc_pre *b = &s->pre[k];
+	const struct mchunk *mc =
+	    &s->m.files[PULL_MEM].chunks[b->b.block * HINT_BLOCK / s->m.chunk_size];
+	struct s3_req init = S3_REQ_INIT;
+	char nm[CHUNK_NAME_MAX];
+
+	chunk_name(mc->sha, mc->sparse, nm);
+	if (!(v->key = remote_key(&s->r, "chunks", nm, NULL)))
+		return -1;
+	snprintf(v->range, sizeof v->range, "bytes=%llu-%llu", (unsigned long long)b->off,
+	    (unsigned long long)(b->off + b->len - 1));
+	v->hd = (struct sigv4_header){ "range", v->range };
+	v->rq = init;
+	v->rq.key = v->key;
+	v->rq.headers = &v->hd;
+	v->rq.nheaders = 1;
+	v->rq.mem_max = (size_t)b->len;
+	v->rq.hash_body = 1;
+	v->rq.udata = v;
+	v->k = k;
+	memset(&v->rs, 0, sizeof v->rs);
+	return s3_pool_start(pool, &v->rq, &v->rs);
+}
+
+/* Its answer: checked (length, SHA-256), its pages put in place in pre,
+ * then its word on fd.  -1 when fd is gone (the server is). */
+static int
+pre_done(struct lazysrc *s, struct pslot *v, unsigned char *pre, int fd, int *warned)
+{
+	const struct lazysrc_pre *b = &s->pre[v->k];
+	uint32_t w = (uint32_t)v->k;
+	const char *why = NULL;
+	size_t at = 0;
+	unsigned i;
+
+	if (!v->rs.ok)
+		why = v->rs.err[0] ? v->rs.err : "no answer";
+	else if (v->rs.body_len != b->len)
+		why = "it is not as long as the hint says";
+	else if (memcmp(v->rs.sha256, b->b.sha, SHA256_LEN) != 0)
+		why = "its SHA-256 is not the hint's";
+	if (why) {
+		if (!(*warned)++)
+			warnmsg("snapshot %s: block %llu of its working-set hint is served from its "
+			    "chunk instead (%s)", s->name, (unsigned long long)b->b.block, why);
+		w |= PAGER_PRE_FAILED;
+	} else {
+		for (i = 0; i < HINT_BLOCK / 4096; i++)
+			if (b->b.mask >> i & 1) {
+				memcpy(pre + b->b.block * HINT_BLOCK + i * 4096,
+				    (const unsigned char *)v->rs.body + at, 4096);
+				at += 4096;
+			}
+		s->st.pre++;
+		s->st.pre_bytes += b->len;
+	}
+	s3_result_free(&v->rs);
+	free(v->key);
+	v->key = NULL;
+	return write_all(fd, &w, sizeof w);
+}
+
+int
+lazysrc_prefetch(void *arg, unsigned char *pre, int fd)
+{
+	struct lazysrc *s = arg;
+	struct s3_pool *pool = s3_pool_new(&s->r.c, PREFETCH_JOBS);
+	struct pslot *v;
+	struct s3_req *done;
+	size_t next = 0, k;
+	int r = 0, warned = 0, nv;
+
+	if (!pool)
+		return -1;
+	nv = s3_pool_capacity(pool);
+	if (!(v = calloc((size_t)nv, sizeof *v))) {
+		s3_pool_free(pool);
+		return fail("out of memory");
+	}
+	for (k = 0; k < (size_t)nv; k++)
+		v[k].k = SIZE_MAX;
+	while (r == 0 && (next < s->npre || s3_pool_running(pool))) {
+		for (k = 0; k < (size_t)nv && next < s->npre && s3_pool_slots(pool) > 0; k++) {
+			uint32_t w = (uint32_t)next;
+
+			if (!s->pre[next].len)          /* all zero: nothing to fetch */
+				r = write_all(fd, &w, sizeof w) < 0 ? -1 : r, next++;
+			else if (v[k].k == SIZE_MAX && pre_start(s, pool, &v[k], next++) < 0)
+				r = -1;
+		}
+		if (r == 0 && !s3_pool_running(pool))
+			continue;
+		if (r < 0 || s3_pool_wait(pool, &done) < 0)
+			break;
+		if (done) {
+			struct pslot *d = done->udata;
+
+			r = pre_done(s, d, pre, fd, &warned);
+			d->k = SIZE_MAX;
+		}
+	}
+	s3_pool_free(pool);
+	for (k = 0; k < (size_t)nv; k++)
+		if (v[k].k != SIZE_MAX) {
+			s3_result_free(&v[k].rs);
+			free(v[k].key);
+		}
+	free(v);
+	close(fd);
+	return r;
 }

@@ -32,6 +32,17 @@
  *                  fault has come for idle_ms (demand goes first); 0 or -1
  *   lazysrc_publish  all present: publish as fc-snap-pull would
  *                  (pull_lazy_publish); 0 or -1
+ *   lazysrc_hint   the blocks of the dir's working-set hint (format 2,
+ *                  hint.h; checked again: it came from a bucket) to
+ *                  prefetch: those whose chunk is not here, when every
+ *                  block's range fits the manifest (else none, one line)
+ *                  -> pre_blk, pre_mask, npre for pager_prefetch; 0 or -1
+ *   lazysrc_prefetch  pager.h's prefetch: each of those blocks by a
+ *                  ranged GET of its chunk's object (PREFETCH_JOBS
+ *                  connections), its length and SHA-256 checked against
+ *                  the hint before one byte of it is put in place; never
+ *                  written into the pull dir (the chunks that hold them
+ *                  arrive whole, checked by their own names)
  */
 #ifndef FCSNAP_LAZYSRC_H
 #define FCSNAP_LAZYSRC_H
@@ -40,6 +51,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hint.h"
 #include "manifest.h"
 #include "remote.h"
 
@@ -47,6 +59,12 @@ struct lazysrc_stats {
 	uint64_t fetched;               /* chunks downloaded by this process */
 	uint64_t bytes;                 /* their stored bytes */
 	uint64_t shared;                /* chunks another process brought */
+	uint64_t pre, pre_bytes;        /* hint blocks prefetched, their bytes */
+};
+
+struct lazysrc_pre {
+	struct hint_block b;
+	uint64_t off, len;              /* its range in its chunk's object */
 };
 
 struct lazysrc {
@@ -69,6 +87,11 @@ struct lazysrc {
 	int fatal;                      /* the last failure was not the
 					 * transport's: retrying cannot help */
 	struct lazysrc_stats st;
+	/* the hint's blocks to prefetch (lazysrc_hint) */
+	struct lazysrc_pre *pre;
+	uint64_t *pre_blk;
+	unsigned *pre_mask;
+	size_t npre;
 };
 
 int lazysrc_open(struct lazysrc *s, const char *dir, const char *url, long long fetch_ms);
@@ -76,5 +99,7 @@ void lazysrc_free(struct lazysrc *s);
 int lazysrc_need(struct lazysrc *s, uint64_t off, uint64_t len);
 int lazysrc_fill(struct lazysrc *s);
 int lazysrc_publish(struct lazysrc *s);
+int lazysrc_hint(struct lazysrc *s);
+int lazysrc_prefetch(void *s, unsigned char *pre, int fd);
 
 #endif

@@ -44,7 +44,7 @@ void
 pager_init(struct pager *p)
 {
 	memset(p, 0, sizeof *p);
-	p->lfd = p->uffd = p->memfd = p->pidfd = p->report_fd = -1;
+	p->lfd = p->uffd = p->memfd = p->pidfd = p->report_fd = p->pre_fd = -1;
 }
 
 void
@@ -64,6 +64,11 @@ pager_free(struct pager *p)
 		munmap((void *)(uintptr_t)p->mem, p->mem_size);
 	if (p->last_fault)
 		munmap(p->last_fault, sizeof *p->last_fault);
+	if (p->pre)
+		munmap(p->pre, p->mem_size);
+	if (p->pre_fd >= 0)
+		close(p->pre_fd);
+	free(p->pre_state);
 	free(p->data);
 	free(p->mapped);
 	free(p->served);
@@ -515,7 +520,8 @@ region_of(const struct pager *p, uint64_t addr)
 
 /* Populate n pages at dst (file page fp): 0, 1 = EAGAIN (retry later), -1. */
 static int
-populate(struct pager *p, uint64_t dst, uint64_t fp, uint64_t n, int zero)
+populate(struct pager *p, const unsigned char *from, uint64_t dst, uint64_t fp, uint64_t n,
+    int zero)
 {
 	uint64_t len = n * PAGER_PAGE, done;
 	long r;
@@ -526,7 +532,7 @@ populate(struct pager *p, uint64_t dst, uint64_t fp, uint64_t n, int zero)
 		r = ioctl(p->uffd, UFFDIO_ZEROPAGE, &z);
 		done = z.zeropage > 0 ? (uint64_t)z.zeropage : 0;
 	} else {
-		struct uffdio_copy c = { dst, (uint64_t)(uintptr_t)(p->mem + fp * PAGER_PAGE),
+		struct uffdio_copy c = { dst, (uint64_t)(uintptr_t)(from + fp * PAGER_PAGE),
 			len, 0, 0 };
 
 		r = ioctl(p->uffd, UFFDIO_COPY, &c);
@@ -541,8 +547,8 @@ populate(struct pager *p, uint64_t dst, uint64_t fp, uint64_t n, int zero)
 		uint64_t k;
 
 		for (k = done / PAGER_PAGE + 1; k < n; k++)
-			if (populate(p, dst + k * PAGER_PAGE, fp + k, 1, zero) != 0)
-				return populate(p, dst + k * PAGER_PAGE, fp + k, 1, zero);
+			if (populate(p, from, dst + k * PAGER_PAGE, fp + k, 1, zero) != 0)
+				return populate(p, from, dst + k * PAGER_PAGE, fp + k, 1, zero);
 		return 0;
 	}
 	return fail_errno("%s at %#llx (%llu pages)", zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY",
@@ -669,10 +675,97 @@ hint_wait(struct pager *p)
 }
 
 /* Serve the block around addr: 0, 1 = retry later, -1. */
+/* ---- prefetched blocks ---- */
+
+int
+pager_prefetch(struct pager *p, const uint64_t *blk, const unsigned *mask, size_t n,
+    int (*prefetch)(void *, unsigned char *, int), long long wait_ms)
+{
+	void *m;
+
+	if (!n)
+		return 0;
+	m = mmap(NULL, p->mem_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return fail_errno("prefetch: mmap");
+	p->pre = m;
+	if (!(p->pre_state = calloc(n, 1)))
+		return fail("out of memory");
+	p->pre_blk = blk;
+	p->pre_mask = mask;
+	p->npre = n;
+	p->prefetch = prefetch;
+	p->pre_wait_ms = wait_ms;
+	return 0;
+}
+
+/* Read the prefetch's words until block k is settled (or the wait ends). */
+static void
+pre_wait(struct pager *p, size_t k)
+{
+	int64_t deadline = now_ms() + p->pre_wait_ms;
+	uint32_t w;
+	size_t i;
+
+	while (!p->pre_state[k]) {
+		struct pollfd pf = { p->pre_fd, POLLIN, 0 };
+		int64_t left = deadline - now_ms();
+		ssize_t n = -1;
+
+		if (p->pre_fd >= 0 && left > 0 && poll(&pf, 1, (int)left) > 0)
+			n = read(p->pre_fd, &w, sizeof w);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN) && left > 0)
+			continue;
+		if (n != (ssize_t)sizeof w) {
+			/* the prefetch ended (or is late): the rest from the source */
+			for (i = 0; i < p->npre; i++)
+				if (!p->pre_state[i])
+					p->pre_state[i] = 2;
+			return;
+		}
+		i = w & ~PAGER_PRE_FAILED;
+		if (i < p->npre)
+			p->pre_state[i] = w & PAGER_PRE_FAILED ? 2 : 1;
+	}
+}
+
+/* Is the block [fp0 + lo, fp0 + hi) one the prefetch brought?  Then its
+ * data pages are its mask's. */
+static int
+prefetched(struct pager *p, uint64_t fp0, uint64_t lo, uint64_t hi)
+{
+	uint64_t b = (fp0 + lo) / BLOCK_PAGES, i;
+	size_t a = 0, z = p->npre, k;
+
+	if (!p->npre || fp0 % BLOCK_PAGES)
+		return 0;
+	while (a < z) {
+		k = a + (z - a) / 2;
+		if (p->pre_blk[k] < b)
+			a = k + 1;
+		else
+			z = k;
+	}
+	if (a == p->npre || p->pre_blk[a] != b)
+		return 0;
+	k = a;
+	pre_wait(p, k);
+	if (p->pre_state[k] != 1)
+		return 0;
+	for (i = lo; i < hi; i++)
+		if (p->pre_mask[k] >> (i - lo) & 1)
+			SET(p->data, fp0 + i);
+		else
+			CLR(p->data, fp0 + i);
+	return 1;
+}
+
 static int
 serve(struct pager *p, uint64_t addr)
 {
 	const struct pager_region *r = region_of(p, addr);
+	const unsigned char *from;
 	uint64_t page, lo, hi, i, j, fp0;
 	int z, rc;
 
@@ -686,9 +779,11 @@ serve(struct pager *p, uint64_t addr)
 		hi = r->size / PAGER_PAGE;
 	fp0 = r->off / PAGER_PAGE;
 	note(p, fp0 + page);
-	if (p->need && fetch(p, (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE) < 0)
+	from = prefetched(p, fp0, lo, hi) ? p->pre : p->mem;
+	if (from == p->mem && p->need &&
+	    fetch(p, (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE) < 0)
 		return -1;
-	if (map_blocks(p, fp0 + lo, hi - lo) < 0)
+	if (from == p->mem && map_blocks(p, fp0 + lo, hi - lo) < 0)
 		return -1;
 	CLR(p->served, fp0 + page);     /* it faulted: it is missing */
 	for (i = lo; i < hi; i = j) {
@@ -698,7 +793,7 @@ serve(struct pager *p, uint64_t addr)
 		}
 		j = i + (uint64_t)run_end(p, fp0, i, hi);
 		z = run_zero(p, fp0 + i, j - i);
-		rc = populate(p, r->base + i * PAGER_PAGE, fp0 + i, j - i, z);
+		rc = populate(p, from, r->base + i * PAGER_PAGE, fp0 + i, j - i, z);
 		if (rc)
 			return rc;
 		if (z)
@@ -907,6 +1002,34 @@ kill_vm(int pidfd, pid_t fc, pid_t srv, int st, int rep)
 	    "fault would have hung it forever", (long)srv, why, (long)fc);
 }
 
+/* The prefetch: a process of its own, whose words the server reads. */
+static int
+start_prefetch(struct pager *p)
+{
+	int fd[2];
+	pid_t f;
+
+	if (!p->npre)
+		return 0;
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return fail_errno("pipe");
+	(void)fcntl(fd[1], F_SETPIPE_SZ, 256 * 1024);
+	f = fork();
+	if (f < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return fail_errno("fork");
+	}
+	if (f == 0) {
+		close(fd[0]);
+		signal(SIGPIPE, SIG_IGN);
+		_exit(p->prefetch(p->src, p->pre, fd[1]) < 0);
+	}
+	close(fd[1]);
+	p->pre_fd = fd[0];
+	return 0;
+}
+
 /* The fill: a process of its own, outside the run dir (it may outlive
  * the VM, to finish and publish the snapshot). */
 static pid_t
@@ -969,6 +1092,8 @@ pager_run(struct pager *p, pid_t pid, int accept_ms, int ready_fd, int stats)
 	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0)
 		return fail_errno("pipe");
 	p->report_fd = rep[1];
+	if (start_prefetch(p) < 0)
+		return -1;
 	srv = fork();
 	if (srv < 0)
 		return fail_errno("fork");
@@ -979,6 +1104,9 @@ pager_run(struct pager *p, pid_t pid, int accept_ms, int ready_fd, int stats)
 		server(p, pid, accept_ms, tell[1], stats);
 	}
 	close(tell[1]);
+	if (p->pre_fd >= 0)
+		close(p->pre_fd);       /* the server alone reads it */
+	p->pre_fd = -1;
 	close(p->lfd);          /* the server alone accepts */
 	p->lfd = -1;
 	p->sock[0] = 0;         /* and unlinks */

@@ -106,16 +106,40 @@ struct pager {
 	unsigned char *hinted;          /* bitmap: page noted */
 	int64_t hint_end;               /* now_ns() the window ends (0: not begun) */
 	int recorded;
+	/* Blocks brought before they fault (a remote source with a format 2
+	 * hint: lazysrc_prefetch), set with pager_prefetch after pager_open:
+	 * npre PAGER_BLOCK-sized file blocks pre_blk (ascending), pre_mask[k]
+	 * the non-zero pages of block k.  prefetch(src, pre, fd) runs in a
+	 * process of its own, started before the server: it writes block k's
+	 * pages at their file offsets in pre (memory shared with it, the
+	 * memory file's size), then k on fd (a uint32; k | PAGER_PRE_FAILED
+	 * when the block does not come).  A fault in block k waits for its
+	 * word (at most pre_wait_ms) and is served from pre; a block that did
+	 * not come is served from the source as any other. */
+	int (*prefetch)(void *src, unsigned char *pre, int fd);
+	const uint64_t *pre_blk;
+	const unsigned *pre_mask;
+	size_t npre;
+	unsigned char *pre;
+	unsigned char *pre_state;       /* per block: 0 awaited, 1 here, 2 not coming */
+	int pre_fd;
+	long long pre_wait_ms;
 };
+
+#define PAGER_PRE_FAILED 0x80000000u
 
 void pager_init(struct pager *p);
 int pager_open(struct pager *p, const char *mem, const char *sock);
 int pager_accept(struct pager *p, pid_t pid, int timeout_ms);
 int pager_serve(struct pager *p);
+/* Set the prefetched blocks (above) up: 0 or -1. */
+int pager_prefetch(struct pager *p, const uint64_t *blk, const unsigned *mask, size_t n,
+    int (*prefetch)(void *, unsigned char *, int), long long wait_ms);
 void pager_free(struct pager *p);
 
 /* The whole life of fc-pager, after pager_open: writes "ready\n" to
- * ready_fd (when >= 0) and closes it, then forks (twice with a fill).  The child is the page
+ * ready_fd (when >= 0) and closes it, then forks (again for a fill and a
+ * prefetch).  The child is the page
  * server (pager_accept, pager_serve).  This process watches it: when the
  * server is killed or fails, firecracker is killed at once (SIGKILL through
  * a pidfd, as its next fault would hang forever) and one line says why.

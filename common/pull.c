@@ -153,7 +153,8 @@ out:
 }
 
 /* The hint fetched with the manifest, checked against it (hint.h: from
- * a bucket it is hostile input): the mem chunks it names go to p->want.
+ * a bucket it is hostile input): the mem chunks it names go to p->want,
+ * unless it has blocks (fc-pager prefetches those, lazysrc.h).
  * One that is not a hint is dropped with one line; a stale one (of
  * another generation) silently. */
 static int
@@ -181,7 +182,8 @@ take_hint(struct pull *p)
 		hint_free(&h);
 		return fail("out of memory");
 	}
-	for (k = 0; k < h.n; k++)
+	/* with its blocks (format 2), fc-pager fetches just those */
+	for (k = 0; k < h.n && !(h.nblk && h.chunk_size == p->m.chunk_size); k++)
 		p->want[h.pages[k] * 4096 / p->m.chunk_size] = 1;
 	hint_free(&h);
 	return 0;

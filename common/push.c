@@ -711,13 +711,38 @@ push_open(const struct store *st, const char *name, const struct push_opts *po)
 	return 0;
 }
 
+/* The hint as uploaded: format 2, its pages' blocks found in mem as the
+ * manifest stores it (hint.h); NULL when there is none. */
+static char *
+hint_object(size_t *len)
+{
+	struct hint h;
+	struct hint_block *blk;
+	size_t nblk;
+	char *t;
+
+	if (!hint_text || hint_parse(hint_text, hint_len, man.created_at,
+	    (man.files[1].size + 4095) / 4096, &h) != 0)
+		return NULL;
+	if (hint_blocks_make(fds[1], man.files[1].size, &man.files[1], man.chunk_size,
+	    h.pages, h.n, &blk, &nblk) < 0) {
+		hint_free(&h);
+		return NULL;
+	}
+	t = hint_format_blocks(man.created_at, h.pages, h.n, man.chunk_size, blk, nblk, len);
+	free(blk);
+	hint_free(&h);
+	return t;
+}
+
 /* The hint when there is one (a bucket's hint of an older generation is
  * left: its created_at tells a pull it is stale), meta.json, then the
  * manifest, last. */
 static int
 publish(void)
 {
-	char *mtext = manifest_write(&man);
+	char *mtext = manifest_write(&man), *htext = NULL;
+	size_t hlen = 0;
 	int r;
 
 	if (!mtext)
@@ -726,9 +751,12 @@ publish(void)
 		free(mtext);
 		return fail("interrupted; nothing was published (no manifest was written)");
 	}
-	r = (hint_text && put_text(HINT_FILE, hint_text, hint_len) < 0) ||
+	if (hint_text && !(htext = hint_object(&hlen)))
+		warnmsg("snapshot %s: its working-set hint is left out: %s", o.name, errmsg());
+	r = (htext && put_text(HINT_FILE, htext, hlen) < 0) ||
 	    put_text("meta.json", meta_text, meta_len) < 0 ||
 	    put_text("manifest", mtext, strlen(mtext)) < 0 ? -1 : 0;
+	free(htext);
 	free(mtext);
 	return r;
 }

@@ -1,9 +1,12 @@
 #!/bin/sh
 # The working-set hint (hint.h): the first lazy restore of a snapshot
 # records the pages its guest faulted in its first seconds beside
-# meta.json; fc-snap-push uploads it, fc-snap-pull keeps it, and a lazy
-# restore from the bucket prefetches the chunks it names, in parallel,
-# before the VM starts, so the guest's first faults find them journaled.
+# meta.json; fc-snap-push uploads it with its blocks (format 2: where the
+# pages are in the stored chunks, and their SHA-256), fc-snap-pull keeps
+# it, and a lazy restore from the bucket has fc-pager fetch just those
+# blocks (ranged GETs, checked), in parallel, as the VM loads, so the
+# guest's first faults fetch nothing.  A hint of format 1 (no blocks) has
+# the chunks it names prefetched whole, before the VM starts.
 # A hint from a bucket is hostile input: garbage, pages past mem, pages
 # out of order, a huge one, all are ignored with one line; a stale one
 # (another generation) silently; a snapshot without one still works.
@@ -44,22 +47,97 @@ test_expect_success 'a second lazy restore keeps the hint it found' '
 	cmp ws.hint "$(snapdir ws)/hint"
 '
 
-test_expect_success 'fc-snap-push uploads it; fc-snap-pull keeps it' '
+# block line $1 of hint object $2, checked against mem file $3: its mask
+# names the block's non-zero pages, its SHA-256 is theirs, in order
+block_ok() {
+	set -- $(sed -n "/^blocks /,\$p" "$2" | sed -n "$(($1 + 1))p") "$3" &&
+	m=$((0x$2)) && i=0 && : >blk &&
+	while [ $i -lt 16 ]; do
+		dd if="$5" bs=4096 skip=$(($1 * 16 + i)) count=1 2>/dev/null >pg &&
+		if cmp -s pg zpage; then z=1; else z=0; fi &&
+		if [ $((m >> i & 1)) = 1 ]; then test $z = 0 && cat pg >>blk; else test $z = 1; fi &&
+		i=$((i + 1)) || return 1
+	done &&
+	test "$(sha blk)" = "$4"
+}
+
+test_expect_success 'fc-snap-push uploads it with its blocks; fc-snap-pull keeps that' '
 	fc-snap-push --chunk-size 256K ws "$R" &&
-	s3-cli cat "$R/snapshots/ws/hint" >obj && cmp ws.hint obj &&
-	fresh ws && fc-snap-pull ws "$R" && cmp ws.hint "$(snapdir ws)/hint"
+	s3-cli cat "$R/snapshots/ws/hint" >obj &&
+	test "$(sed -n 1p obj)" = "fcsnap-hint 2" &&
+	sed -n "2,/^blocks /p" obj | sed "\$d" >v1 && sed 1d ws.hint | cmp - v1 &&
+	grep -qx "blocks 262144" obj &&
+	sed -n "/^blocks /,\$p" obj | sed 1d >blocks && test "$(wc -l <blocks)" -ge 30 &&
+	awk "{ print int(\$1 / 16) }" pages | sort -u >want.b && cut -d" " -f1 blocks | sort -u >got.b &&
+	comm -13 want.b got.b >extra && test ! -s extra &&
+	head -c 4096 /dev/zero >zpage &&
+	block_ok 1 obj "$(snapdir ws)/mem" && block_ok 7 obj "$(snapdir ws)/mem" &&
+	block_ok "$(wc -l <blocks)" obj "$(snapdir ws)/mem" &&
+	fresh ws && fc-snap-pull ws "$R" && cmp obj "$(snapdir ws)/hint" && cp obj ws.hint2
 '
 
-test_expect_success 'a fresh lazy restore prefetches its chunks: the first faults fetch nothing' '
+# every block of the hint with data was asked for, by a ranged GET
+all_ranged() {
+	test "$(grep -c "^header = \"range: bytes=" "$TRASH/cfglog")" = \
+		"$(grep -vc "^[0-9]* 0000 " blocks)"
+}
+
+test_expect_success 'a fresh lazy restore fetches the hint'"'"'s blocks, no chunk: the first faults fetch nothing' '
 	fresh ws && logging_curl && : >"$TRASH/cfglog" && pager_with --no-fill &&
+	FCSNAP_CURL=$TRASH/logcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy --no-hello ws &&
+	id=$(cat out) && d=$(pull_dir ws) && cmp ws.hint2 "$d/hint" &&
+	! grep "^1 " "$d/journal" &&
+	wait_for all_ranged &&
+	n=$(mem_gets) && vm_ping "$id" && vm_ping "$id" && test "$(mem_gets)" = "$n" &&
+	! grep "working-set hint" "$FCSNAP_DIR/run/$id/log" &&
+	fc-kill "$id" && wait_for test_no_strays
+'
+
+test_expect_success 'a hint of format 1 has the chunks it names prefetched whole' '
+	s3-cli put "$R/snapshots/ws/hint" ws.hint >/dev/null &&
+	fresh ws && : >"$TRASH/cfglog" && pager_with --no-fill &&
 	FCSNAP_CURL=$TRASH/logcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
 		expect_code 0 fc-snap-restore --lazy --no-hello ws &&
 	id=$(cat out) && d=$(pull_dir ws) &&
 	hint_chunks ws.hint 262144 >want && test "$(wc -l <want)" -ge 30 &&
 	sed -n "s/^1 //p" "$d/journal" | sort -nu >got &&
 	comm -23 want got >missing && test ! -s missing &&
-	cmp ws.hint "$d/hint" &&
+	! grep -q "range: bytes=" "$TRASH/cfglog" &&
 	n=$(mem_gets) && vm_ping "$id" && vm_ping "$id" && test "$(mem_gets)" = "$n" &&
+	fc-kill "$id" && wait_for test_no_strays
+'
+
+# the bucket's hint: ws.hint2 with block line $1 rewritten by awk program $2
+bad_block() {
+	awk -v n="$1" "/^blocks /{ b = NR } b && NR == b + n { \$0 = \"\" $2 } { print }" \
+		ws.hint2 >h.obj &&
+	! cmp -s h.obj ws.hint2 && s3-cli put "$R/snapshots/ws/hint" h.obj >/dev/null
+}
+# another first digit of its SHA-256; an offset that cannot fit its chunk
+flip_sha='$1 " " $2 " " $3 " " (substr($4, 1, 1) == "0" ? "1" : "0") substr($4, 2)'
+far_skip='$1 " ffff 63 " $4'
+
+test_expect_success 'a hint block whose bytes do not match is served from its chunk, with one line' '
+	bad_block 3 "$flip_sha" &&
+	fresh ws && pager_with --no-fill &&
+	FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R expect_code 0 \
+		fc-snap-restore --lazy ws && id=$(cat out) &&
+	vm_ping "$id" && vm_ping "$id" &&
+	grep "block [0-9]* of its working-set hint is served from its chunk instead (its SHA-256 is not the hint.s)" \
+		"$FCSNAP_DIR/run/$id/log" >lines && test "$(wc -l <lines)" = 1 &&
+	fc-kill "$id" && wait_for test_no_strays
+'
+
+test_expect_success 'a hint block that cannot be where it says is refused: no block is prefetched' '
+	bad_block 2 "$far_skip" &&
+	fresh ws && logging_curl && : >"$TRASH/cfglog" && pager_with --no-fill &&
+	FCSNAP_CURL=$TRASH/logcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy ws && id=$(cat out) &&
+	vm_ping "$id" &&
+	grep "its working-set hint.s block [0-9]* does not fit its chunks" \
+		"$FCSNAP_DIR/run/$id/log" >lines && test "$(wc -l <lines)" = 1 &&
+	! grep -q "range: bytes=" "$TRASH/cfglog" &&
 	fc-kill "$id" && wait_for test_no_strays
 '
 
@@ -94,8 +172,29 @@ ignored() {
 test_expect_success 'hostile hints are ignored with one line, and the VM runs' '
 	at=$(sed -n 2p ws.hint) &&
 	lazy_with "garbage" && ignored "it does not start with" &&
-	lazy_with "fcsnap-hint 2
+	lazy_with "fcsnap-hint 3
 " && ignored "it does not start with" &&
+	lazy_with "fcsnap-hint 2
+$at
+7
+" && ignored "it has no blocks line" &&
+	lazy_with "fcsnap-hint 2
+$at
+7
+blocks 262144
+0 0001 0 abc
+" && ignored "a block line is malformed" &&
+	lazy_with "fcsnap-hint 2
+$at
+7
+blocks 262144
+2048 ffff 0 $(printf %064d 0)
+" && ignored "block 2048 is past the end of mem" &&
+	lazy_with "fcsnap-hint 2
+$at
+7
+blocks 100000
+" && ignored "its blocks line is malformed" &&
 	lazy_with "fcsnap-hint 1
 $at
 99999999
