@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -722,6 +723,9 @@ pre_wait(struct pager *p, size_t k)
 			for (i = 0; i < p->npre; i++)
 				if (!p->pre_state[i])
 					p->pre_state[i] = 2;
+			warnmsg("%s: the blocks not here yet are served from the source",
+			    n == 0 ? "the prefetch of the working-set hint's blocks ended early" :
+			    "the working-set hint's blocks are late");
 			return;
 		}
 		i = w & ~PAGER_PRE_FAILED;
@@ -1006,8 +1010,8 @@ kill_vm(int pidfd, pid_t fc, pid_t srv, int st, int rep)
 static int
 start_prefetch(struct pager *p)
 {
+	pid_t f, parent = getpid();
 	int fd[2];
-	pid_t f;
 
 	if (!p->npre)
 		return 0;
@@ -1021,9 +1025,19 @@ start_prefetch(struct pager *p)
 		return fail_errno("fork");
 	}
 	if (f == 0) {
-		close(fd[0]);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* none of the pager's sockets, pipes (its ready fd among them)
+		 * and locked descriptions: the prefetch may outlive their use */
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    (fd[1] != 3 && dup2(fd[1], 3) < 0) || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+			_exit(1);
+		close_others(3);
 		signal(SIGPIPE, SIG_IGN);
-		_exit(p->prefetch(p->src, p->pre, fd[1]) < 0);
+		/* of no use once the pager is gone */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
+		_exit(p->prefetch(p->src, p->pre, 3) < 0);
 	}
 	close(fd[1]);
 	p->pre_fd = fd[0];

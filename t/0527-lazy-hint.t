@@ -141,6 +141,57 @@ test_expect_success 'a hint block that cannot be where it says is refused: no bl
 	fc-kill "$id" && wait_for test_no_strays
 '
 
+# $TRASH/holdcurl: a curl whose ranged GETs hang (their pids in held)
+# or, with $TRASH/refuse present, fail at once as if refused
+hold_curl() {
+	cat >"$TRASH/holdcurl" <<-EOS
+	#!/bin/sh
+	f=\$(mktemp "$TRASH/cfg.XXXXXX") || exit 1
+	cat "\$3" >"\$f" || exit 2
+	if grep -q "^header = .range: " "\$f"; then
+		rm -f "\$f"
+		[ ! -e "$TRASH/refuse" ] || { echo "curl: (7) Failed to connect" >&2; exit 7; }
+		echo \$\$ >>"$TRASH/held"; exec sleep 600
+	fi
+	'$(command -v curl)' -q -K "\$f"; st=\$?
+	rm -f "\$f"; exit \$st
+	EOS
+	chmod +x "$TRASH/holdcurl" && : >"$TRASH/held"
+}
+# the fc-pagers (the pager, its server, its prefetch) working in dir $1
+pagers_in() {
+	for _p in $(pgrep -x fc-pager); do
+		[ "$(readlink "/proc/$_p/cwd")" = "$1" ] && echo "$_p"
+	done
+	return 0
+}
+all_gone() { for _p in $(cat "$1"); do t_gone "$_p" || return 1; done; }
+release_held() { for p in $(cat "$TRASH/held"); do kill "$p" 2>/dev/null || :; done; }
+
+test_expect_success 'hint blocks that fail are served from their chunks, with one line' '
+	s3-cli put "$R/snapshots/ws/hint" ws.hint2 >/dev/null &&
+	fresh ws && hold_curl && : >"$TRASH/refuse" && pager_with --no-fill &&
+	FCSNAP_CURL=$TRASH/holdcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy ws && id=$(cat out) &&
+	vm_ping "$id" && vm_ping "$id" &&
+	grep "block [0-9]* of its working-set hint is served from its chunk instead (.*onnect" \
+		"$FCSNAP_DIR/run/$id/log" >lines && test "$(wc -l <lines)" = 1 &&
+	fc-kill "$id" && wait_for test_no_strays
+'
+
+test_expect_success 'hint blocks that hang are waited for one fetch timeout, then served from their chunks; the prefetch ends with its VM' '
+	fresh ws && hold_curl && rm -f "$TRASH/refuse" &&
+	pager_with --no-fill --fetch-timeout 2s &&
+	FCSNAP_CURL=$TRASH/holdcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
+		expect_code 0 fc-snap-restore --lazy ws && id=$(cat out) &&
+	vm_ping "$id" && vm_ping "$id" && test -s "$TRASH/held" &&
+	grep "the working-set hint.s blocks are late: the blocks not here yet are served from the source" \
+		"$FCSNAP_DIR/run/$id/log" >lines && test "$(wc -l <lines)" = 1 &&
+	pagers_in "$FCSNAP_DIR/run/$id" >pids && test "$(wc -l <pids)" -ge 3 &&
+	kill -9 "$(vm_pid "$id")" && { T_WAIT=20 wait_for all_gone pids; gone=$?; } &&
+	release_held && fc-kill "$id"; wait_for test_no_strays && test "$gone" = 0
+'
+
 test_expect_success 'without a hint (fresh pull, no prefetch) the first fault fetches' '
 	fresh ws && s3-cli rm "$R/snapshots/ws/hint" &&
 	: >"$TRASH/cfglog" &&
