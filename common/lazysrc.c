@@ -700,6 +700,10 @@ pre_done(struct lazysrc *s, struct pslot *v, unsigned char *pre, int fd, int *wa
 	s3_result_free(&v->rs);
 	free(v->key);
 	v->key = NULL;
+	/* the prefetch is demand ahead of time: the fill waits for it as
+	 * for faults (quiet_in) */
+	if (s->last_fault)
+		__atomic_store_n(s->last_fault, now_ns(), __ATOMIC_RELAXED);
 	return write_all(fd, &w, sizeof w);
 }
 

@@ -81,8 +81,9 @@ struct lazysrc {
 	unsigned char *seen;            /* present, and lazysrc_need said so */
 	uint64_t nchunks, nhave;
 	long long fetch_ms;
-	const int64_t *last_fault;      /* the fill waits until idle_ms have
-					 * passed since (NULL: never waits) */
+	int64_t *last_fault;            /* the fill waits until idle_ms have
+					 * passed since (NULL: never waits);
+					 * the prefetch sets it per block */
 	long long idle_ms;
 	int fatal;                      /* the last failure was not the
 					 * transport's: retrying cannot help */
