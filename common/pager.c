@@ -735,8 +735,8 @@ pre_wait(struct pager *p, size_t k)
 }
 
 /* Is the block [fp0 + lo, fp0 + hi) one the prefetch brought?  Then its
- * data pages are its mask's. */
-static int
+ * data pages are its mask's, and its index + 1 is returned (else 0). */
+static size_t
 prefetched(struct pager *p, uint64_t fp0, uint64_t lo, uint64_t hi)
 {
 	uint64_t b = (fp0 + lo) / BLOCK_PAGES, i;
@@ -762,7 +762,7 @@ prefetched(struct pager *p, uint64_t fp0, uint64_t lo, uint64_t hi)
 			SET(p->data, fp0 + i);
 		else
 			CLR(p->data, fp0 + i);
-	return 1;
+	return k + 1;
 }
 
 static int
@@ -771,6 +771,7 @@ serve(struct pager *p, uint64_t addr)
 	const struct pager_region *r = region_of(p, addr);
 	const unsigned char *from;
 	uint64_t page, lo, hi, i, j, fp0;
+	size_t pk;
 	int z, rc;
 
 	if (!r)
@@ -783,7 +784,8 @@ serve(struct pager *p, uint64_t addr)
 		hi = r->size / PAGER_PAGE;
 	fp0 = r->off / PAGER_PAGE;
 	note(p, fp0 + page);
-	from = prefetched(p, fp0, lo, hi) ? p->pre : p->mem;
+	pk = prefetched(p, fp0, lo, hi);
+	from = pk ? p->pre : p->mem;
 	if (from == p->mem && p->need &&
 	    fetch(p, (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE) < 0)
 		return -1;
@@ -806,6 +808,13 @@ serve(struct pager *p, uint64_t addr)
 			p->st.copied += j - i;
 		for (; i < j; i++)
 			SET(p->served, fp0 + i);
+	}
+	/* a prefetched block is served once: its copy is not held on to (a
+	 * page of it missing again comes from the source) */
+	if (pk) {
+		(void)madvise(p->pre + (fp0 + lo) * PAGER_PAGE, (hi - lo) * PAGER_PAGE,
+		    MADV_REMOVE);
+		p->pre_state[pk - 1] = 2;
 	}
 	return 0;
 }

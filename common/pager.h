@@ -114,14 +114,17 @@ struct pager {
 	 * pages at their file offsets in pre (memory shared with it, the
 	 * memory file's size), then k on fd (a uint32; k | PAGER_PRE_FAILED
 	 * when the block does not come).  A fault in block k waits for its
-	 * word (at most pre_wait_ms) and is served from pre; a block that did
-	 * not come is served from the source as any other. */
+	 * word (at most pre_wait_ms) and is served from pre, whose copy of
+	 * it is then dropped (MADV_REMOVE); a block that did not come, and a
+	 * page of a served one that goes missing again, is served from the
+	 * source as any other. */
 	int (*prefetch)(void *src, unsigned char *pre, int fd);
 	const uint64_t *pre_blk;
 	const unsigned *pre_mask;
 	size_t npre;
 	unsigned char *pre;
-	unsigned char *pre_state;       /* per block: 0 awaited, 1 here, 2 not coming */
+	unsigned char *pre_state;       /* per block: 0 awaited, 1 here, 2 not
+					 * (or no longer) there */
 	int pre_fd;
 	long long pre_wait_ms;
 };

@@ -21,6 +21,19 @@ R=s3://$S3_BUCKET/hint
 mem_gets() { grep -c '/chunks/' "$TRASH/cfglog" || true; }
 # the mem chunks (of $2 bytes) holding the pages of hint file $1
 hint_chunks() { sed '1,2d' "$1" | awk -v cs="$2" '{ print int($1 * 4096 / cs) }' | sort -nu; }
+# the fc-pagers (the pager, its server, its prefetch) working in dir $1,
+# and the KiB of shared memory they hold (the prefetched blocks)
+pagers_in() {
+	for _p in $(pgrep -x fc-pager); do
+		[ "$(readlink "/proc/$_p/cwd")" = "$1" ] && echo "$_p"
+	done
+	return 0
+}
+shmem_kb() {
+	for _p in $(pagers_in "$1"); do
+		sed -n "s/^RssShmem:[^0-9]*\([0-9]*\) kB/\1/p" "/proc/$_p/status"
+	done | awk "{ s += \$1 } END { print s + 0 }"
+}
 # a fresh host: the snapshot only in the bucket
 fresh() { fc-snap-rm "$1" 2>/dev/null; rm -rf "$(pull_dir "$1")"; ! published "$1"; }
 
@@ -82,7 +95,7 @@ all_ranged() {
 		"$(grep -vc "^[0-9]* 0000 " blocks)"
 }
 
-test_expect_success 'a fresh lazy restore fetches the hint'"'"'s blocks, no chunk: the first faults fetch nothing' '
+test_expect_success 'a fresh lazy restore fetches the hint'"'"'s blocks, no chunk: the first faults fetch nothing; the served blocks are not held' '
 	fresh ws && logging_curl && : >"$TRASH/cfglog" && pager_with --no-fill &&
 	FCSNAP_CURL=$TRASH/logcurl FCSNAP_PAGER=$TRASH/pager-wrap FCSNAP_REMOTE=$R \
 		expect_code 0 fc-snap-restore --lazy --no-hello ws &&
@@ -91,6 +104,7 @@ test_expect_success 'a fresh lazy restore fetches the hint'"'"'s blocks, no chun
 	wait_for all_ranged &&
 	n=$(mem_gets) && vm_ping "$id" && vm_ping "$id" && test "$(mem_gets)" = "$n" &&
 	! grep "working-set hint" "$FCSNAP_DIR/run/$id/log" &&
+	test "$(shmem_kb "$FCSNAP_DIR/run/$id")" -le 64 &&
 	fc-kill "$id" && wait_for test_no_strays
 '
 
@@ -157,13 +171,6 @@ hold_curl() {
 	rm -f "\$f"; exit \$st
 	EOS
 	chmod +x "$TRASH/holdcurl" && : >"$TRASH/held"
-}
-# the fc-pagers (the pager, its server, its prefetch) working in dir $1
-pagers_in() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$1" ] && echo "$_p"
-	done
-	return 0
 }
 all_gone() { for _p in $(cat "$1"); do t_gone "$_p" || return 1; done; }
 release_held() { for p in $(cat "$TRASH/held"); do kill "$p" 2>/dev/null || :; done; }
