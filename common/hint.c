@@ -99,22 +99,18 @@ pages_of(const char **sp, const char *end, uint64_t mem_pages, int v2, struct hi
 	return 0;
 }
 
-/* A field of a block line: n lower-case hex digits, or a decimal. */
+/* A block line's mask: exactly 4 lower-case hex digits. */
 static int
-hexfield(const char *s, size_t n, unsigned char *out)
+mask_of(const char *s, const char *e, unsigned *mask)
 {
-	size_t i;
+	const char *hx = "0123456789abcdef", *d;
 
-	for (i = 0; i < n; i++) {
-		int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
-		    c - 'a' + 10 : -1;
-
-		if (v < 0)
+	if (e - s != 4)
+		return -1;
+	for (*mask = 0; s < e; s++) {
+		if (!*s || !(d = strchr(hx, *s)))
 			return -1;
-		if (i % 2 == 0)
-			out[i / 2] = (unsigned char)(v << 4);
-		else
-			out[i / 2] |= (unsigned char)v;
+		*mask = *mask << 4 | (unsigned)(d - hx);
 	}
 	return 0;
 }
@@ -126,16 +122,14 @@ block_of(const char *s, const char *e, uint64_t mem_pages, uint64_t cpages,
     struct hint_block *b)
 {
 	const char *sp1 = memchr(s, ' ', (size_t)(e - s)), *sp2, *sp3;
-	unsigned char m[2];
 	uint64_t bp, k;
 
 	if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', (size_t)(e - sp1 - 1))) ||
 	    !(sp3 = memchr(sp2 + 1, ' ', (size_t)(e - sp2 - 1))) ||
-	    page_of(s, sp1, &b->block) < 0 || sp2 - sp1 != 5 ||
-	    hexfield(sp1 + 1, 4, m) < 0 || page_of(sp2 + 1, sp3, &b->skip) < 0 ||
-	    e - sp3 != 1 + 2 * SHA256_LEN || hexfield(sp3 + 1, 2 * SHA256_LEN, b->sha) < 0)
+	    page_of(s, sp1, &b->block) < 0 || mask_of(sp1 + 1, sp2, &b->mask) < 0 ||
+	    page_of(sp2 + 1, sp3, &b->skip) < 0 || e - sp3 != 1 + SHA256_HEX_LEN ||
+	    sha256_unhex(sp3 + 1, b->sha) < 0)
 		return fail("a block line is malformed");
-	b->mask = (unsigned)(m[0] << 8 | m[1]);
 	bp = b->block * BPAGES;
 	if (bp >= mem_pages)
 		return fail("block %llu is past the end of mem", (unsigned long long)b->block);
@@ -287,13 +281,13 @@ char *
 hint_format_blocks(const char *created_at, const uint64_t *pages, size_t n,
     uint64_t chunk_size, const struct hint_block *blk, size_t nblk, size_t *len)
 {
-	size_t cap, k, j;
+	size_t cap, k;
 	char *t = hint_format(created_at, pages, n, len), *t2;
 
 	if (!t)
 		return NULL;
 	memcpy(t, MAGIC2, strlen(MAGIC2));
-	cap = *len + 32 + nblk * (22 + 6 + 22 + 2 * SHA256_LEN + 2);
+	cap = *len + 32 + nblk * (22 + 6 + 22 + SHA256_HEX_LEN + 2);
 	t2 = realloc(t, cap);
 	if (!t2) {
 		free(t);
@@ -304,14 +298,13 @@ hint_format_blocks(const char *created_at, const uint64_t *pages, size_t n,
 	*len += (size_t)snprintf(t + *len, cap - *len, "%s%llu\n", BLOCKS,
 	    (unsigned long long)chunk_size);
 	for (k = 0; k < nblk; k++) {
-		*len += (size_t)snprintf(t + *len, cap - *len, "%llu %04x %llu ",
+		char hex[SHA256_HEX_LEN + 1];
+
+		sha256_hex(blk[k].sha, hex);
+		*len += (size_t)snprintf(t + *len, cap - *len, "%llu %04x %llu %s\n",
 		    (unsigned long long)blk[k].block, blk[k].mask & 0xffffu,
-		    (unsigned long long)blk[k].skip);
-		for (j = 0; j < SHA256_LEN; j++)
-			*len += (size_t)snprintf(t + *len, cap - *len, "%02x", blk[k].sha[j]);
-		t[(*len)++] = '\n';
+		    (unsigned long long)blk[k].skip, hex);
 	}
-	t[*len] = 0;
 	return t;
 }
 

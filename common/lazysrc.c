@@ -619,7 +619,9 @@ lazysrc_hint(struct lazysrc *s)
 		}
 		if (s->have[ci])
 			continue;
-		s->pre[s->npre] = (struct lazysrc_pre){ *b, off, len };
+		s->pre[s->npre].off = off;
+		s->pre[s->npre].len = len;
+		memcpy(s->pre[s->npre].sha, b->sha, SHA256_LEN);
 		s->pre_blk[s->npre] = b->block;
 		s->pre_mask[s->npre] = b->mask;
 		s->npre++;
@@ -643,7 +645,7 @@ pre_start(struct lazysrc *s, struct s3_pool *pool, struct pslot *v, size_t k)
 {
 	const struct lazysrc_pre *b = &s->pre[k];
 	const struct mchunk *mc =
-	    &s->m.files[PULL_MEM].chunks[b->b.block * HINT_BLOCK / s->m.chunk_size];
+	    &s->m.files[PULL_MEM].chunks[s->pre_blk[k] * HINT_BLOCK / s->m.chunk_size];
 	struct s3_req init = S3_REQ_INIT;
 	char nm[CHUNK_NAME_MAX];
 
@@ -671,6 +673,7 @@ static int
 pre_done(struct lazysrc *s, struct pslot *v, unsigned char *pre, int fd, int *warned)
 {
 	const struct lazysrc_pre *b = &s->pre[v->k];
+	uint64_t blk = s->pre_blk[v->k];
 	uint32_t w = (uint32_t)v->k;
 	const char *why = NULL;
 	size_t at = 0;
@@ -680,17 +683,17 @@ pre_done(struct lazysrc *s, struct pslot *v, unsigned char *pre, int fd, int *wa
 		why = v->rs.err[0] ? v->rs.err : "no answer";
 	else if (v->rs.body_len != b->len)
 		why = "it is not as long as the hint says";
-	else if (memcmp(v->rs.sha256, b->b.sha, SHA256_LEN) != 0)
+	else if (memcmp(v->rs.sha256, b->sha, SHA256_LEN) != 0)
 		why = "its SHA-256 is not the hint's";
 	if (why) {
 		if (!(*warned)++)
 			warnmsg("snapshot %s: block %llu of its working-set hint is served from its "
-			    "chunk instead (%s)", s->name, (unsigned long long)b->b.block, why);
+			    "chunk instead (%s)", s->name, (unsigned long long)blk, why);
 		w |= PAGER_PRE_FAILED;
 	} else {
 		for (i = 0; i < HINT_BLOCK / 4096; i++)
-			if (b->b.mask >> i & 1) {
-				memcpy(pre + b->b.block * HINT_BLOCK + i * 4096,
+			if (s->pre_mask[v->k] >> i & 1) {
+				memcpy(pre + blk * HINT_BLOCK + i * 4096,
 				    (const unsigned char *)v->rs.body + at, 4096);
 				at += 4096;
 			}
@@ -730,10 +733,13 @@ lazysrc_prefetch(void *arg, unsigned char *pre, int fd)
 		for (k = 0; k < (size_t)nv && next < s->npre && s3_pool_slots(pool) > 0; k++) {
 			uint32_t w = (uint32_t)next;
 
-			if (!s->pre[next].len)          /* all zero: nothing to fetch */
-				r = write_all(fd, &w, sizeof w) < 0 ? -1 : r, next++;
-			else if (v[k].k == SIZE_MAX && pre_start(s, pool, &v[k], next++) < 0)
+			if (!s->pre[next].len) {        /* all zero: nothing to fetch */
+				if (write_all(fd, &w, sizeof w) < 0)
+					r = -1;
+				next++;
+			} else if (v[k].k == SIZE_MAX && pre_start(s, pool, &v[k], next++) < 0) {
 				r = -1;
+			}
 		}
 		if (r == 0 && !s3_pool_running(pool))
 			continue;

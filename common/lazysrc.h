@@ -51,9 +51,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "hint.h"
 #include "manifest.h"
 #include "remote.h"
+#include "sha256.h"
 
 struct lazysrc_stats {
 	uint64_t fetched;               /* chunks downloaded by this process */
@@ -62,9 +62,10 @@ struct lazysrc_stats {
 	uint64_t pre, pre_bytes;        /* hint blocks prefetched, their bytes */
 };
 
+/* A block to prefetch (its number and mask: pre_blk, pre_mask) */
 struct lazysrc_pre {
-	struct hint_block b;
 	uint64_t off, len;              /* its range in its chunk's object */
+	unsigned char sha[SHA256_LEN];  /* of those bytes, the hint says */
 };
 
 struct lazysrc {

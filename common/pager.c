@@ -675,7 +675,6 @@ hint_wait(struct pager *p)
 	return (int)(left > 60000 ? 60000 : left);
 }
 
-/* Serve the block around addr: 0, 1 = retry later, -1. */
 /* ---- prefetched blocks ---- */
 
 int
@@ -765,6 +764,7 @@ prefetched(struct pager *p, uint64_t fp0, uint64_t lo, uint64_t hi)
 	return k + 1;
 }
 
+/* Serve the block around addr: 0, 1 = retry later, -1. */
 static int
 serve(struct pager *p, uint64_t addr)
 {

@@ -183,8 +183,9 @@ take_hint(struct pull *p)
 		return fail("out of memory");
 	}
 	/* with its blocks (format 2), fc-pager fetches just those */
-	for (k = 0; k < h.n && !(h.nblk && h.chunk_size == p->m.chunk_size); k++)
-		p->want[h.pages[k] * 4096 / p->m.chunk_size] = 1;
+	if (!h.nblk || h.chunk_size != p->m.chunk_size)
+		for (k = 0; k < h.n; k++)
+			p->want[h.pages[k] * 4096 / p->m.chunk_size] = 1;
 	hint_free(&h);
 	return 0;
 }

@@ -72,8 +72,7 @@ static struct push_stats S;
 static struct meta meta;          /* what push_open read */
 static char *meta_text;
 static size_t meta_len;
-static char *hint_text;           /* the snapshot's hint, checked; or NULL */
-static size_t hint_len;
+static struct hint hint;          /* the snapshot's hint, checked (n 0: none) */
 
 static struct {
 	struct have *hv;                /* sorted */
@@ -200,26 +199,25 @@ read_chunk(int fd, off_t off, size_t len, unsigned char *buf)
 static void
 read_hint(int dfd, const char *created_at, uint64_t mem_size)
 {
-	struct hint h;
+	size_t len;
+	char *text;
 	int r;
 
 	if (faccessat(dfd, HINT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
-	hint_text = read_file_trusted(dfd, HINT_FILE, HINT_MAX_BYTES, &hint_len);
-	if (!hint_text) {
+	text = read_file_trusted(dfd, HINT_FILE, HINT_MAX_BYTES, &len);
+	if (!text) {
 		warnmsg("snapshot %s: its working-set hint is left out: %s %s", o.name,
 		    HINT_FILE, errmsg());
 		return;
 	}
-	r = hint_parse(hint_text, hint_len, created_at, (mem_size + 4095) / 4096, &h);
+	r = hint_parse(text, len, created_at, (mem_size + 4095) / 4096, &hint);
+	free(text);
 	if (r < 0)
 		warnmsg("snapshot %s: its working-set hint is left out: %s (remove %s; the "
 		    "next lazy restore records one)", o.name, errmsg(), HINT_FILE);
-	hint_free(&h);
-	if (r != 0) {
-		free(hint_text);
-		hint_text = NULL;
-	}
+	if (r != 0)
+		hint_free(&hint);
 }
 
 static int
@@ -688,8 +686,7 @@ release(void)
 	}
 	free(meta_text);
 	meta_text = NULL;
-	free(hint_text);
-	hint_text = NULL;
+	hint_free(&hint);
 	meta_free(&meta);
 	manifest_free(&man);
 }
@@ -712,26 +709,20 @@ push_open(const struct store *st, const char *name, const struct push_opts *po)
 }
 
 /* The hint as uploaded: format 2, its pages' blocks found in mem as the
- * manifest stores it (hint.h); NULL when there is none. */
+ * manifest stores it (hint.h); NULL (message) when that fails. */
 static char *
 hint_object(size_t *len)
 {
-	struct hint h;
 	struct hint_block *blk;
 	size_t nblk;
 	char *t;
 
-	if (!hint_text || hint_parse(hint_text, hint_len, man.created_at,
-	    (man.files[1].size + 4095) / 4096, &h) != 0)
-		return NULL;
 	if (hint_blocks_make(fds[1], man.files[1].size, &man.files[1], man.chunk_size,
-	    h.pages, h.n, &blk, &nblk) < 0) {
-		hint_free(&h);
+	    hint.pages, hint.n, &blk, &nblk) < 0)
 		return NULL;
-	}
-	t = hint_format_blocks(man.created_at, h.pages, h.n, man.chunk_size, blk, nblk, len);
+	t = hint_format_blocks(man.created_at, hint.pages, hint.n, man.chunk_size, blk, nblk,
+	    len);
 	free(blk);
-	hint_free(&h);
 	return t;
 }
 
@@ -751,7 +742,7 @@ publish(void)
 		free(mtext);
 		return fail("interrupted; nothing was published (no manifest was written)");
 	}
-	if (hint_text && !(htext = hint_object(&hlen)))
+	if (hint.n && !(htext = hint_object(&hlen)))
 		warnmsg("snapshot %s: its working-set hint is left out: %s", o.name, errmsg());
 	r = (htext && put_text(HINT_FILE, htext, hlen) < 0) ||
 	    put_text("meta.json", meta_text, meta_len) < 0 ||

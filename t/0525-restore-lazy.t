@@ -10,27 +10,6 @@ at_exit kill_all_vms
 FCSTANDIN_UFFD_CHECK=all
 export FCSTANDIN_UFFD_CHECK
 
-# pagers_of ID: pids of the fc-pager processes running in VM ID's run dir.
-pagers_of() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$FCSNAP_DIR/run/$1" ] && echo "$_p"
-	done
-	return 0
-}
-# the page server: the pager whose parent is a pager
-server_of() {
-	for _p in $(pagers_of "$1"); do
-		_pp=$(ps -o ppid= -p "$_p" | tr -d " ")
-		[ "$(cat "/proc/$_pp/comm" 2>/dev/null)" = fc-pager ] && echo "$_p"
-	done
-	return 0
-}
-
-# all_gone PID...: none of them runs
-all_gone() {
-	for _p; do ! kill -0 "$_p" 2>/dev/null || return 1; done
-}
-
 test_expect_success 'setup: a snapshot' '
 	FCSTANDIN_DIRTY_PCT=20 fc-snap-create -l py -r rootfs.img
 '

@@ -21,15 +21,6 @@ mem_chunks() {
 		sed -n '/"name":"mem"/s/.*"chunks":\[\([^]]*\)\].*/\1/p' |
 		tr ',' '\n' | tr -d '"' | grep -v '^null$'
 }
-# the page server of VM ID: the pager in its run dir whose parent is a pager
-server_of() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$FCSNAP_DIR/run/$1" ] || continue
-		_pp=$(ps -o ppid= -p "$_p" | tr -d " ")
-		[ "$(cat "/proc/$_pp/comm" 2>/dev/null)" = fc-pager ] && echo "$_p"
-	done
-	return 0
-}
 # a pushed snapshot NAME, made with FCSTANDIN_DIRTY_PCT=$2, chunks of $3
 pushed() {
 	FCSTANDIN_DIRTY_PCT=$2 fc-snap-create -m 128 -l "$1" -r rootfs.img &&

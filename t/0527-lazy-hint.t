@@ -21,14 +21,8 @@ R=s3://$S3_BUCKET/hint
 mem_gets() { grep -c '/chunks/' "$TRASH/cfglog" || true; }
 # the mem chunks (of $2 bytes) holding the pages of hint file $1
 hint_chunks() { sed '1,2d' "$1" | awk -v cs="$2" '{ print int($1 * 4096 / cs) }' | sort -nu; }
-# the fc-pagers (the pager, its server, its prefetch) working in dir $1,
-# and the KiB of shared memory they hold (the prefetched blocks)
-pagers_in() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$1" ] && echo "$_p"
-	done
-	return 0
-}
+# the KiB of shared memory the fc-pagers working in dir $1 hold (the
+# prefetched blocks)
 shmem_kb() {
 	for _p in $(pagers_in "$1"); do
 		sed -n "s/^RssShmem:[^0-9]*\([0-9]*\) kB/\1/p" "/proc/$_p/status"
@@ -172,7 +166,6 @@ hold_curl() {
 	EOS
 	chmod +x "$TRASH/holdcurl" && : >"$TRASH/held"
 }
-all_gone() { for _p in $(cat "$1"); do t_gone "$_p" || return 1; done; }
 release_held() { for p in $(cat "$TRASH/held"); do kill "$p" 2>/dev/null || :; done; }
 
 test_expect_success 'hint blocks that fail are served from their chunks, with one line' '
@@ -195,7 +188,7 @@ test_expect_success 'hint blocks that hang are waited for one fetch timeout, the
 	grep "the working-set hint.s blocks are late: the blocks not here yet are served from the source" \
 		"$FCSNAP_DIR/run/$id/log" >lines && test "$(wc -l <lines)" = 1 &&
 	pagers_in "$FCSNAP_DIR/run/$id" >pids && test "$(wc -l <pids)" -ge 3 &&
-	kill -9 "$(vm_pid "$id")" && { T_WAIT=20 wait_for all_gone pids; gone=$?; } &&
+	kill -9 "$(vm_pid "$id")" && { T_WAIT=20 wait_for all_gone $(cat pids); gone=$?; } &&
 	release_held && fc-kill "$id"; wait_for test_no_strays && test "$gone" = 0
 '
 

@@ -33,6 +33,27 @@ vm_pid() {
 	sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$FCSNAP_DIR/run/$1/vm.json" 2>/dev/null
 }
 
+# pagers_in DIR: pids of the fc-pager processes working in DIR (a lazy
+# VM's pager, its server and prefetch; a fill in a pull dir); pagers_of
+# ID: in VM ID's run dir; server_of ID: its page server (the pager whose
+# parent is a pager).
+pagers_in() {
+	for _p in $(pgrep -x fc-pager); do
+		[ "$(readlink "/proc/$_p/cwd")" = "$1" ] && echo "$_p"
+	done
+	return 0
+}
+# all_gone PID...: every one has exited
+all_gone() { for _p; do t_gone "$_p" || return 1; done; }
+pagers_of() { pagers_in "$FCSNAP_DIR/run/$1"; }
+server_of() {
+	for _p in $(pagers_of "$1"); do
+		_pp=$(ps -o ppid= -p "$_p" | tr -d " ")
+		[ "$(cat "/proc/$_pp/comm" 2>/dev/null)" = fc-pager ] && echo "$_p"
+	done
+	return 0
+}
+
 # Stop a VM the way fc-kill does (TERM, then KILL) and remove its run dir.
 kill_vm() {
 	_p=$(vm_pid "$1")

@@ -253,17 +253,12 @@ logging_curl() {
 # pager_with OPTS...: $TRASH/pager-wrap, fc-pager with OPTS added (for
 # FCSNAP_PAGER); published NAME: in the store; pull_dir NAME: its
 # pull-in-progress dir; fills_of NAME: the pids of fc-pagers working in it
-# (its fill); no_fill NAME: none.
+# (its fill; pagers_in, t/lifecycle.sh); no_fill NAME: none.
 pager_with() {
 	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$FCSNAP_BUILD/bin/fc-pager" "$*" \
 		>"$TRASH/pager-wrap" && chmod +x "$TRASH/pager-wrap"
 }
 published() { fc-snap-ls -q | grep -qx "$1"; }
 pull_dir() { echo "$FCSNAP_DIR/snapshots/.pull-$1"; }
-fills_of() {
-	for _p in $(pgrep -x fc-pager); do
-		[ "$(readlink "/proc/$_p/cwd")" = "$(pull_dir "$1")" ] && echo "$_p"
-	done
-	return 0
-}
+fills_of() { pagers_in "$(pull_dir "$1")"; }
 no_fill() { test -z "$(fills_of "$1")"; }
