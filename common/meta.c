@@ -127,6 +127,12 @@ check_one(const char *dir, const char *file, const struct meta_file *f)
 int
 meta_check_files(const char *dir, const struct meta *m)
 {
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return fail_errno("%s", dir);
+	if (dir_trusted(&st) < 0)
+		return fail("its directory %s (chmod go-w %s)", errmsg(), dir);
 	if (check_one(dir, "vmstate", &m->vmstate) < 0 ||
 	    check_one(dir, "mem", &m->mem) < 0 ||
 	    check_one(dir, "rootfs.ext4", &m->rootfs) < 0)

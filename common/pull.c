@@ -986,7 +986,7 @@ finish(struct pull *p)
 	int f;
 
 	for (f = 0; f < MANIFEST_NFILES; f++)
-		if (fchmod(p->fds[f], p->m.files[f].mode) < 0 || fsync(p->fds[f]) < 0) {
+		if (fchmod(p->fds[f], p->m.files[f].mode & 0755) < 0 || fsync(p->fds[f]) < 0) {
 			p->local_err = errno == ENOSPC || errno == EIO;
 			return fail_errno("saving %s in %s", manifest_files[f], p->dir);
 		}

@@ -248,7 +248,8 @@ int
 store_open_snap(const struct store *s, const char *name)
 {
 	char d[PATH_MAX];
-	int fd;
+	struct stat st;
+	int fd, e;
 
 	if (store_snap_dir(s, name, d, sizeof d) < 0)
 		return -1;
@@ -257,6 +258,14 @@ store_open_snap(const struct store *s, const char *name)
 		return fail("no snapshot named %s in %s/snapshots", name, s->root);
 	if (fd < 0)
 		return fail_errno("opening snapshot %s", d);
+	if (fstat(fd, &st) < 0 || dir_trusted(&st) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return e == EINVAL ? fail("snapshot %s is not safe: %s %s (chmod go-w %s, or "
+		    "create it again)", name, d, errmsg(), d) :
+		    fail_errno("snapshot %s: %s", name, d);
+	}
 	return fd;
 }
 

@@ -65,7 +65,9 @@ int store_sub(const struct store *s, const char *sub, char *out, size_t n);
 /* Does snapshots/<name> exist as a directory? 1, 0. */
 int store_has(const struct store *s, const char *name);
 /* Open snapshots/<name> as an O_DIRECTORY fd (O_CLOEXEC). -1 with
- * "no snapshot named X in DIR" when missing. */
+ * "no snapshot named X in DIR" when missing, or "snapshot X is not safe:
+ * DIR is writable by its group (chmod go-w DIR, ...)" when it is not
+ * ours (or root's) alone (dir_trusted). */
 int store_open_snap(const struct store *s, const char *name);
 
 /* Take the per-name lock (store_prepare()s the store first). wait=0: fail at once

@@ -398,11 +398,26 @@ stat_trusted(const struct stat *st, uint64_t max)
 		return fail("is %s, not a regular file", file_kind(st->st_mode));
 	if (st->st_uid != geteuid() && st->st_uid != 0)
 		return fail("is owned by uid %ld, not by us or root", (long)st->st_uid);
-	if (st->st_mode & S_IWOTH)
-		return fail("is writable by other users");
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return fail("is writable by %s", (st->st_mode & S_IWOTH) ? "other users" :
+		    "its group");
 	if (max && (uint64_t)st->st_size > max)
 		return fail("has %lld bytes, more than %llu", (long long)st->st_size,
 		    (unsigned long long)max);
+	return 0;
+}
+
+int
+dir_trusted(const struct stat *st)
+{
+	errno = EINVAL;
+	if (!S_ISDIR(st->st_mode))
+		return fail("is not a directory");
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return fail("is owned by uid %ld, not by us or root", (long)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return fail("is writable by %s", (st->st_mode & S_IWOTH) ? "other users" :
+		    "its group");
 	return 0;
 }
 

@@ -79,13 +79,18 @@ char *read_file(const char *path, size_t max, size_t *len);
  * (ENOENT when missing; EINVAL when a check failed) and the reason alone
  * as the message, for callers to prefix with the file's name: "is a
  * symbolic link", "is a fifo, not a regular file", "is owned by uid 1001,
- * not by us or root", "is writable by other users", "has 9 bytes, more
+ * not by us or root", "is writable by other users" (or "by its group"), "has 9 bytes, more
  * than 8", "cannot be opened: <strerror>". */
 int open_trusted(int dfd, const char *path, int flags, uint64_t max);
 /* The checks alone, on a stat(2) result: a regular file of at most max
  * bytes (0: any size), owned by the effective user or root, without
- * write permission for others.  0 or -1 (errno EINVAL) with the reason. */
+ * write permission for group or others (the ssh rule: whoever can write
+ * a snapshot's files chooses what root's firecracker opens and runs).
+ * 0 or -1 (errno EINVAL) with the reason. */
 int stat_trusted(const struct stat *st, uint64_t max);
+/* The same for a directory whose files we trust (a snapshot's): ours or
+ * root's, not writable by group or others.  0 or -1 with the reason. */
+int dir_trusted(const struct stat *st);
 /* read_file through open_trusted: the message is the reason alone (also
  * "is larger than N bytes" with errno EFBIG, "cannot be read: ..."). */
 char *read_file_trusted(int dfd, const char *path, size_t max, size_t *len);

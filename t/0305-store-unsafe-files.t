@@ -1,7 +1,7 @@
 #!/bin/sh
 # Files read from the store are opened without following symlinks and
-# without blocking: a fifo, a symlink, another user's file or a
-# world-writable one is reported as damaged, with its reason, by fc-snap-ls
+# without blocking: a fifo, a symlink, another user's file or one its
+# group or everyone can write is reported as damaged, with its reason, by fc-snap-ls
 # and refused by fc-snap-restore; nothing hangs.
 . "$(dirname "$0")/lib.sh"
 . "$FCSNAP_SRC/t/lifecycle.sh"
@@ -81,6 +81,30 @@ test_expect_success 'a live VM (its run dir locked) whose vm.json is a fifo: fc-
 	expect_code 0 bounded flock "$FCSNAP_DIR/run/vmfifo" fc-ps &&
 	grep_out "^vmfifo .*damaged +VM vmfifo: vm.json is damaged: it is a fifo, not a regular file" &&
 	rm -rf "$FCSNAP_DIR/run/vmfifo"
+'
+
+# Whoever can write a snapshot's files chooses what root's firecracker
+# opens (vmstate names the drive) and runs (mem): the ssh rule, group too.
+test_expect_success 'a group-writable snapshot file is damaged; restore refuses it naming the fix' '
+	d=$(snap grpfile) && chmod g+w "$d/vmstate" &&
+	expect_code 0 fc-snap-ls grpfile &&
+	grep_out "^grpfile +damaged: vmstate is writable by its group$" &&
+	expect_code 1 bounded fc-snap-restore grpfile && one_line_err &&
+	grep_err "grpfile is damaged: vmstate is writable by its group; create it again" &&
+	test -z "$(ls "$FCSNAP_DIR/run")"
+'
+
+test_expect_success 'a group-writable snapshot directory: listed damaged, restore and push refuse it' '
+	d=$(snap grpdir) && chmod g+w "$d" &&
+	expect_code 0 fc-snap-ls grpdir &&
+	grep_out "^grpdir +damaged: its directory is writable by its group \\(chmod go-w $d\\)$" &&
+	expect_code 1 bounded fc-snap-restore grpdir && one_line_err &&
+	grep_err "snapshot grpdir is not safe: $d is writable by its group \\(chmod go-w $d" &&
+	test -z "$(ls "$FCSNAP_DIR/run")" &&
+	AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b AWS_ENDPOINT_URL=http://127.0.0.1:9 \
+	expect_code 1 bounded fc-snap-push grpdir s3://b/p && one_line_err &&
+	grep_err "snapshot grpdir is not safe: .*writable by its group" &&
+	chmod g-w "$d" && expect_code 0 fc-snap-ls grpdir && grep_out "^grpdir +[0-9]"
 '
 
 test_expect_success 'fc-snap-push refuses a snapshot with a symlinked file' '

@@ -117,6 +117,17 @@ test_expect_success 'fc-snap-ls --remote shows only checked data: bad strings as
 	grep -q "\"name\":\"e8\"" js && ! grep -q shadow js
 '
 
+test_expect_success 'modes that let group or others write are not taken from the manifest' '
+	sed "s/\"mode\":[0-9]*/\"mode\":438/g" man >m8 && grep -q "\"mode\":438" m8 &&
+	! grep -q "\"mode\":[0-35-9]" m8 &&
+	evil e8 m8 meta &&
+	fc-snap-pull e8 "$R" &&
+	for f in meta.json vmstate mem rootfs.ext4; do
+		test "$(stat -c %a "$SD/e8/$f")" = 644 || { echo "$f: $(stat -c %a "$SD/e8/$f")"; false; }
+	done &&
+	expect_code 0 fc-snap-ls e8 && grep_out "^e8 +[0-9]"
+'
+
 free=$(df -B1 --output=avail "$FCSNAP_DIR" | tail -1)
 if [ "$free" -lt $((TIB + 4194304)) ]; then
 test_expect_success 'a snapshot larger than the free space is refused before any download' '
