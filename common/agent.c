@@ -183,7 +183,8 @@ agent_decode(const unsigned char *b, size_t len, size_t max, int *type,
 
 /* ---- host side: connection ---- */
 
-/* Copy a reply text (up to its NUL, if any) into a message. */
+/* Copy a reply text (up to its NUL, if any) into a message: the guest's
+ * words, shown (util.h text_shown; a newline becomes a space). */
 static void
 text_copy(char *out, size_t cap, const unsigned char *p, size_t n)
 {
@@ -196,8 +197,9 @@ text_copy(char *out, size_t cap, const unsigned char *p, size_t n)
 	memcpy(out, p, n);
 	out[n] = '\0';
 	for (size_t i = 0; i < n; i++)
-		if (out[i] == '\0' || out[i] == '\n')
+		if (out[i] == '\n')
 			out[i] = ' ';
+	text_shown(out);
 }
 
 /* Write a request and read its reply into buf; an ERROR reply becomes
@@ -622,10 +624,8 @@ agent_exec_next(struct agent_exec *x, int timeout_ms)
 		x->credit += agent_get32(x->buf);
 		return t;
 	case AGENT_T_EXIT:
-		if (x->len < 5 || x->buf[0] > AGENT_EXIT_TIMEOUT)
-			return fail("agent: malformed exit frame");
-		x->exit_kind = x->buf[0];
-		x->exit_code = (int)agent_get32(x->buf + 1);
+		if (agent_exit_parse(x->buf, x->len, &x->exit_kind, &x->exit_code) < 0)
+			return -1;
 		x->done = 1;
 		return t;
 	case AGENT_T_ERROR:
@@ -634,6 +634,22 @@ agent_exec_next(struct agent_exec *x, int timeout_ms)
 	default:
 		return fail("agent: unexpected frame 0x%02x in an exec session", t);
 	}
+}
+
+int
+agent_exit_parse(const unsigned char *p, size_t n, int *kind, int *code)
+{
+	uint32_t c;
+
+	if (n < 5 || p[0] > AGENT_EXIT_TIMEOUT)
+		return fail("agent: malformed exit frame");
+	c = agent_get32(p + 1);
+	if (p[0] == AGENT_EXIT_SIGNAL ? c < 1 || c > 64 : c > 255)
+		return fail("agent: malformed exit frame: %s %lu is out of range",
+		    p[0] == AGENT_EXIT_SIGNAL ? "signal" : "exit status", (unsigned long)c);
+	*kind = p[0];
+	*code = (int)c;
+	return 0;
 }
 
 int

@@ -209,6 +209,10 @@ int agent_exec_signal(struct agent_exec *x, int sig);
  * raised), AGENT_T_EXIT (x->done, x->exit_kind, x->exit_code set).  -1 on
  * error (including the agent going away before EXIT). */
 int agent_exec_next(struct agent_exec *x, int timeout_ms);
+/* An EXIT frame's payload (u8 kind, u32 code): the kind, and a code that
+ * is an exit status (0-255) or, for AGENT_EXIT_SIGNAL, a signal (1-64);
+ * anything else is the guest lying: -1 "agent: malformed exit frame...". */
+int agent_exit_parse(const unsigned char *p, size_t n, int *kind, int *code);
 /* Shell-style status of a session: after EXIT the code, 128+signal, or
  * 124 for a timeout; after a failed start 127 (not found), 126 (not
  * executable) or 125; 125 when no EXIT came. */

@@ -241,16 +241,14 @@ frame(struct pump *s, int type, const unsigned char *p, size_t n)
 		s->x.credit += agent_get32(p);
 		return 1;
 	case AGENT_T_EXIT:
-		if (n < 5 || p[0] > AGENT_EXIT_TIMEOUT)
-			return fail("agent: malformed exit frame");
-		s->x.exit_kind = p[0];
-		s->x.exit_code = (int)agent_get32(p + 1);
+		if (agent_exit_parse(p, n, &s->x.exit_kind, &s->x.exit_code) < 0)
+			return -1;
 		s->x.done = 1;
 		s->exited = now_ns();
 		return 1;
 	case AGENT_T_ERROR:
 		snprintf(msg, sizeof msg, "%.*s", (int)(n > 200 ? 200 : n), (const char *)p);
-		return fail("agent: %s", msg);
+		return fail("agent: %s", text_shown(msg));
 	default:
 		return fail("agent: unexpected frame 0x%02x in an exec session", type);
 	}

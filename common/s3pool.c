@@ -178,7 +178,7 @@ curl_said(struct strbuf *cerr)
 		s = nl + 1;
 	if (!strncmp(s, "curl: (", 7) && (nl = strstr(s, ") ")))
 		s = nl + 2;
-	return s;
+	return text_shown(s);   /* it may quote the server */
 }
 
 /* curl 7.8x says only "Couldn't connect to server": try one connect(2)
@@ -353,6 +353,10 @@ classify(struct s3 *c, struct xfer *x, int e, struct strbuf *cerr)
 	if (res->body) {
 		code = s3_xml_text(res->body, res->body_len, "Code");
 		msg = s3_xml_text(res->body, res->body_len, "Message");
+		if (code)
+			text_shown(code);
+		if (msg)
+			text_shown(msg);
 	}
 	res->not_found = x->status == 404 && (!code || !strcmp(code, "NoSuchKey"));
 	http_error(c, x->status, code, msg, what, res->err, sizeof res->err);

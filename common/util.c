@@ -407,6 +407,17 @@ stat_trusted(const struct stat *st, uint64_t max)
 	return 0;
 }
 
+char *
+text_shown(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	return s;
+}
+
 int
 dir_trusted(const struct stat *st)
 {

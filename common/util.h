@@ -43,6 +43,12 @@ const char *errmsg(void);
  * name"). */
 int name_check(const char *name, const char *what);
 
+/* Make text another party wrote (a guest, a bucket, a server) safe to
+ * print: every byte outside printable ASCII (control characters, ESC,
+ * DEL, bytes >= 0x80) becomes '?', in place, so it cannot move the
+ * cursor, retitle a terminal or start a line of its own.  Returns s. */
+char *text_shown(char *s);
+
 /* out = a "/" b, refusing truncation. Returns 0 or -1 (message set). */
 int path_join(char *out, size_t n, const char *a, const char *b);
 /* snprintf that fails (-1, message set) instead of truncating. */

@@ -1,6 +1,7 @@
 /* agent-frame: the agent frame codec (common/agent.c). */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -201,6 +202,54 @@ test_decode(void)
 	ok(r == -1, "decode refuses a frame over AGENT_MAX_PAYLOAD");
 }
 
+/* The guest says how its command ended; a status no process can have is
+ * a lie, refused rather than passed on as fc-exec's own status. */
+static void
+test_exit_parse(void)
+{
+	static const struct { int kind; uint32_t code; int good; const char *what; } c[] = {
+		{ AGENT_EXIT_CODE, 0, 1, "exit status 0" },
+		{ AGENT_EXIT_CODE, 255, 1, "exit status 255" },
+		{ AGENT_EXIT_CODE, 256, 0, "exit status 256 (would be fc-exec's 0)" },
+		{ AGENT_EXIT_CODE, 0xffffffffu, 0, "exit status 2^32-1" },
+		{ AGENT_EXIT_SIGNAL, 9, 1, "signal 9" },
+		{ AGENT_EXIT_SIGNAL, 64, 1, "signal 64" },
+		{ AGENT_EXIT_SIGNAL, 0, 0, "signal 0" },
+		{ AGENT_EXIT_SIGNAL, 65, 0, "signal 65" },
+		{ AGENT_EXIT_SIGNAL, 2147483647, 0, "signal 2^31-1 (128 + it overflowed)" },
+		{ AGENT_EXIT_TIMEOUT, 9, 1, "a timeout" },
+		{ AGENT_EXIT_TIMEOUT, 300, 0, "a timeout with status 300" },
+		{ 3, 0, 0, "kind 3" },
+	};
+	unsigned char p[5];
+	int kind, code, r;
+	size_t i;
+
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		p[0] = (unsigned char)c[i].kind;
+		agent_put32(p + 1, c[i].code);
+		kind = code = -1;
+		r = agent_exit_parse(p, sizeof p, &kind, &code);
+		if (c[i].good)
+			ok(r == 0 && kind == c[i].kind && code == (int)c[i].code, "EXIT with %s is taken",
+			    c[i].what);
+		else
+			ok(r == -1 && strstr(errmsg(), "malformed exit frame") && kind == -1,
+			    "EXIT with %s is refused: %s", c[i].what, errmsg());
+	}
+	ok(agent_exit_parse(p, 4, &kind, &code) == -1, "a short EXIT frame is refused");
+}
+
+/* Guest and bucket text reaches a terminal only as printable ASCII. */
+static void
+test_shown(void)
+{
+	char s[] = "a\x1b[2J\x1b]0;pwned\x07\rb\nc\x7f\xc3\xa9" "d";
+
+	is_str(text_shown(s), "a?[2J?]0;pwned??b?c???d",
+	    "text_shown: ESC, BEL, CR, LF, DEL and high bytes become ?");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -213,5 +262,7 @@ main(int argc, char **argv)
 	test_truncated();
 	test_timeout();
 	test_decode();
+	test_exit_parse();
+	test_shown();
 	return done_testing();
 }
