@@ -139,13 +139,18 @@ s3_list(struct s3 *c, const char *prefix, const char *delimiter, int max_keys, s
 	struct sigv4_param q[5];
 	struct s3_req r = S3_REQ_INIT;
 	struct s3_result res;
-	char mk[16], *token = NULL;
-	int truncated = 1, rc = 0;
+	char mk[16], *token = NULL, *asked = NULL;
+	int truncated = 1, rc = 0, pages = 0;
 	size_t nq;
 
 	memset(out, 0, sizeof *out);
 	snprintf(mk, sizeof mk, "%d", max_keys);
 	while (truncated && rc == 0) {
+		if (++pages > S3_LIST_MAX_PAGES) {
+			rc = fail("listing %s/%s: more than %d pages; a listing is refused past that",
+			    c->bucket, prefix ? prefix : "", S3_LIST_MAX_PAGES);
+			break;
+		}
 		nq = 0;
 		q[nq++] = (struct sigv4_param){ "list-type", "2" };
 		if (prefix && *prefix)
@@ -159,12 +164,20 @@ s3_list(struct s3 *c, const char *prefix, const char *delimiter, int max_keys, s
 		r.query = q;
 		r.nquery = nq;
 		rc = s3_do(c, &r, &res) < 0 ? -1 : 0;
-		free(token);
+		free(asked);
+		asked = token;
 		token = NULL;
 		if (rc == 0)
 			rc = s3_list_parse(res.body ? res.body : "", res.body_len, out, &truncated, &token);
 		s3_result_free(&res);
+		if (rc == 0 && out->n + out->nprefixes > S3_LIST_MAX_ENTRIES)
+			rc = fail("listing %s/%s: more than %d keys; a listing is refused past that",
+			    c->bucket, prefix ? prefix : "", S3_LIST_MAX_ENTRIES);
+		else if (rc == 0 && truncated && asked && token && !strcmp(asked, token))
+			rc = fail("listing %s/%s: the server handed back the continuation token it "
+			    "was given: it would never end", c->bucket, prefix ? prefix : "");
 	}
+	free(asked);
 	free(token);
 	if (rc < 0)
 		s3_list_free(out);

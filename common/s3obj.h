@@ -25,7 +25,13 @@ int s3_head(struct s3 *c, const char *key, long long *size);
 int s3_delete(struct s3 *c, const char *key);
 
 /* List every key under prefix (all pages; max_keys per page, 0 = server
- * default). delimiter may be NULL. 0 or -1 (message). */
+ * default). delimiter may be NULL. 0 or -1 (message).  A listing is the
+ * server's word: at most S3_LIST_MAX_ENTRIES keys and prefixes in at most
+ * S3_LIST_MAX_PAGES pages, and a page that hands back the token it was
+ * asked with is refused, so a bucket cannot keep us listing (and holding
+ * its keys) without end. */
+#define S3_LIST_MAX_ENTRIES 1000000
+#define S3_LIST_MAX_PAGES (S3_LIST_MAX_ENTRIES / 1000 + 100)
 int s3_list(struct s3 *c, const char *prefix, const char *delimiter, int max_keys,
     struct s3_list *out);
 

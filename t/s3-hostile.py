@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""s3-hostile.py MODE: an S3 endpoint on 127.0.0.1 that lies the way a
+hostile bucket (or a server in its hands) can, for the tests that prove a
+bucket gets nothing.  It checks no signature: it is the attacker, not a
+stand-in for S3 (the tests of S3 itself run against real servers).
+Prints "port N" once listening.  Every request is logged to stderr as
+"REQ METHOD PATH".
+
+  err           every request: HTTP 400 whose <Code> and <Message> hold
+                terminal escapes (ESC, BEL, an OSC title, &#27;)
+  list-endless  ListObjectsV2: 1000 keys a page, always truncated, a new
+                token each time (a listing without end)
+  list-repeat   ListObjectsV2: truncated, handing back the token it got
+                (the first page hands out "t")
+Anything else: 404 with no body.
+"""
+import http.server
+import socketserver
+import sys
+import urllib.parse
+
+MODE = sys.argv[1]
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        sys.stderr.write("REQ %s %s\n" % (self.command, self.path))
+        sys.stderr.flush()
+
+    def send(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def listing(self, q):
+        tok = q.get("continuation-token", [""])[0]
+        if MODE == "list-repeat":
+            keys, nxt = 1, tok or "t"
+        else:
+            keys, nxt = 1000, str(int(tok or "0") + 1)
+        b = ["<?xml version='1.0' encoding='UTF-8'?><ListBucketResult>"]
+        for i in range(keys):
+            b.append("<Contents><Key>p/chunks/%s-%d</Key><Size>1</Size></Contents>"
+                     % (nxt, i))
+        b.append("<IsTruncated>true</IsTruncated><NextContinuationToken>%s"
+                 "</NextContinuationToken></ListBucketResult>" % nxt)
+        return "".join(b).encode()
+
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        if MODE == "err":
+            self.send(400, b"<?xml version='1.0'?><Error><Code>Weird\x1b[2J</Code>"
+                      b"<Message>owned \x1b]0;TITLE\x07 &#27;[31mRED\r\nfc-snap-pull: "
+                      b"all good</Message></Error>")
+        elif MODE.startswith("list") and "list-type" in q:
+            self.send(200, self.listing(q))
+        else:
+            self.send(404, b"")
+
+    do_HEAD = do_GET
+    do_PUT = do_GET
+
+
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+s = S(("127.0.0.1", 0), H)
+print("port %d" % s.server_address[1], flush=True)
+s.serve_forever()
