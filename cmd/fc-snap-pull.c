@@ -30,7 +30,7 @@ static const char usage_text[] =
 "                          (default: wait forever)\n"
 "      --attempts N        tries per request, retries included (default\n"
 "                          $AWS_MAX_ATTEMPTS, else 6)\n"
-"      --stall-timeout DUR retry a request when no byte moved for DUR\n"
+"      --stall-timeout DUR retry a request that moved < 1 KiB/s over DUR\n"
 "                          (default 120s)\n"
 "      --json              print a JSON summary on stdout\n"
 "  -v, --verbose           progress on stderr even when it is not a terminal\n"

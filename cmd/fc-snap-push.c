@@ -23,7 +23,7 @@ static const char usage_text[] =
 "      --chunk-size SIZE   chunk size (default 4M; 64K..1G)\n"
 "      --attempts N        tries per request, retries included (default\n"
 "                          $AWS_MAX_ATTEMPTS, else 6)\n"
-"      --stall-timeout DUR retry a request when no byte moved for DUR\n"
+"      --stall-timeout DUR retry a request that moved < 1 KiB/s over DUR\n"
 "                          (default 120s)\n"
 "  -n, --dry-run           compute and report, upload nothing\n"
 "      --verify[=MODE]     check the listed chunks it relies on and upload\n"

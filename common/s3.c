@@ -303,7 +303,7 @@ cfg_options(struct s3 *c, struct strbuf *b, const struct s3_req *r, int body_fd,
 	if (c->o.max_time_ms > 0)
 		cfg_seconds(b, "max-time", c->o.max_time_ms);
 	if (c->o.stall_ms > 0)
-		sb_addf(b, "speed-limit = 1\nspeed-time = %lld\n",
+		sb_addf(b, "speed-limit = %d\nspeed-time = %lld\n", S3_STALL_RATE,
 		    (c->o.stall_ms + 999) / 1000);
 }
 

@@ -57,14 +57,19 @@ struct s3_opts {
 	int addressing;                 /* S3_ADDR_*; AUTO follows awsconf */
 	long long connect_timeout_ms;   /* default 30 s */
 	long long max_time_ms;          /* whole request; 0 = no limit (default) */
-	long long stall_ms;             /* abort (and retry) when no byte moves
-	                                   for this long; default 120 s */
+	long long stall_ms;             /* abort (and retry) when less than
+	                                   S3_STALL_RATE bytes a second moved
+	                                   over this long; default 120 s */
 	int retries;                    /* transient retries; 0 = none; -1 (the
 	                                   default): AWS_MAX_ATTEMPTS - 1 (awsconf),
 	                                   else 5 */
 	long long backoff_ms;           /* first backoff; doubles, max 30 s; default 250 ms */
 };
 #define S3_OPTS_INIT { NULL, S3_ADDR_AUTO, 30000, 0, 120000, -1, 250 }
+/* The slowest an attempt may move on average over the stall timeout: a
+ * server that drips a byte a second never stalls, and would hold a
+ * request of a 1 GiB chunk for weeks. */
+#define S3_STALL_RATE 1024
 
 struct s3 {
 	const struct awsconf *conf;     /* borrowed: must outlive the client */

@@ -26,6 +26,7 @@ bounded() { timeout -k 5 120 "$@"; }
 hostile err err
 hostile endless list-endless
 hostile repeat list-repeat
+hostile drip drip
 
 # no_controls FILE: not one byte outside printable ASCII but the newlines
 no_controls() {
@@ -55,6 +56,16 @@ test_expect_success 'a listing that hands back the token it got is refused at on
 	AWS_ENDPOINT_URL=$repeat_URL expect_code 1 bounded fc-snap-ls --remote s3://test/p &&
 	one_line_err && grep_err "handed back the continuation token it was given" &&
 	test "$(grep -c "list-type" repeat.log)" -eq 2
+'
+
+test_expect_success 'a server dripping 2 bytes a second is cut off by the stall timeout' '
+	t0=$(date +%s) &&
+	AWS_ENDPOINT_URL=$drip_URL expect_code 1 bounded fc-snap-pull --attempts 2 \
+		--stall-timeout 2s x s3://test/p &&
+	t1=$(date +%s) &&
+	tail -n 1 err | grep -q "manifest: timed out talking to .*(Operation too slow.*); gave up after 2 attempts" &&
+	test "$(grep -c "retry 1 of 1" err)" -le 3 &&
+	test $((t1 - t0)) -lt 60
 '
 
 test_done

@@ -12,11 +12,14 @@ Prints "port N" once listening.  Every request is logged to stderr as
                 token each time (a listing without end)
   list-repeat   ListObjectsV2: truncated, handing back the token it got
                 (the first page hands out "t")
+  drip          every GET: 200 with a Content-Length of 1 MiB, then 2
+                bytes a second (never a stall, never an end)
 Anything else: 404 with no body.
 """
 import http.server
 import socketserver
 import sys
+import time
 import urllib.parse
 
 MODE = sys.argv[1]
@@ -58,6 +61,17 @@ class H(http.server.BaseHTTPRequestHandler):
                       b"all good</Message></Error>")
         elif MODE.startswith("list") and "list-type" in q:
             self.send(200, self.listing(q))
+        elif MODE == "drip":
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"{ ")
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                return
         else:
             self.send(404, b"")
 
