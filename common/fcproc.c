@@ -1,5 +1,6 @@
 /* fcproc: see fcproc.h. */
 #include "fcproc.h"
+#include "logcap.h"
 #include "util.h"
 
 #include <errno.h>
@@ -156,7 +157,7 @@ forked_wait(char **argv, int ctl, int errfd)
 	argv[2] = path;
 	if (fchdir(dirfd) < 0 || setsid() < 0)
 		goto fail;
-	logfd = open("log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	logfd = logcap_start("log");     /* bounded: the guest's console */
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (logfd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 ||
 	    dup2(logfd, 2) < 0 || fcntl(dirfd, F_SETFD, 0) < 0)

@@ -77,8 +77,11 @@ kill_all_vms() {
 	# the stand-in's guest agents go with it; wait until they are gone
 	wait_for no_vm_procs || :
 }
-# no_vm_procs: no stand-in or guest agent of this test is left
-no_vm_procs() { [ -z "$(t_tagged_comm fc-agent)$(t_tagged_comm fc-standin)" ]; }
+# no_vm_procs: no stand-in, guest agent or console log keeper (logcap.h)
+# of this test is left
+no_vm_procs() {
+	[ -z "$(t_tagged_comm fc-agent)$(t_tagged_comm fc-standin)$(t_tagged_comm fc-logcap)" ]
+}
 
 # Ping the agent of VM id through its vsock socket.
 vm_ping() {
