@@ -177,30 +177,67 @@ prepare_dir(const char *root, const char *path)
 	return 0;
 }
 
-int
-store_prepare(const struct store *s)
+/* root/sub made (mode) and checked through rfd, an fd of the root that
+ * passed the ssh rule: no one else can write the root, so no one can swap
+ * what we create in it for a link elsewhere. */
+static int
+prepare_sub(const struct store *s, int rfd, const char *sub, mode_t mode)
 {
 	char p[PATH_MAX];
 	struct stat st;
+	int fd, r = 0;
+
+	if (path_join(p, sizeof p, s->root, sub) < 0)
+		return -1;
+	if (mkdirat(rfd, sub, mode) < 0 && errno != EEXIST)
+		return fail_errno("store %s is not writable: cannot create %s "
+		    "(set FCSNAP_DIR to a writable directory)", s->root, p);
+	fd = openat(rfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? unsafe(s, p, "is a symbolic link") :
+		    fail_errno("store %s is not usable: %s (set FCSNAP_DIR to a writable "
+		    "directory)", s->root, p);
+	if (fstat(fd, &st) < 0)
+		r = fail_errno("store %s: %s", s->root, p);
+	else if (faccessat(rfd, sub, W_OK | X_OK, 0) < 0)
+		r = fail_errno("store %s is not writable: %s (set FCSNAP_DIR to a writable "
+		    "directory)", s->root, p);
+	/* an older store's locks/ was 0755: no one else may open a lock */
+	else if (mode == 0700 && (st.st_mode & 077) && st.st_uid == geteuid() &&
+	    fchmod(fd, 0700) < 0)
+		r = fail_errno("store %s: chmod 0700 %s", s->root, p);
+	close(fd);
+	return r;
+}
+
+int
+store_prepare(const struct store *s)
+{
+	struct stat st;
 	size_t i;
+	int rfd;
 
 	if (check_store(s) < 0 || prepare_dir(s->root, s->root) < 0)
 		return -1;
-	for (i = 0; i < 3; i++) {       /* cache/ is made on demand */
-		mode_t mode = !strcmp(store_subs[i], "locks") ? 0700 : 0755;
-
-		if (path_join(p, sizeof p, s->root, store_subs[i]) < 0)
-			return -1;
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return fail_errno("store %s is not writable: cannot create %s "
-			    "(set FCSNAP_DIR to a writable directory)", s->root, p);
-		if (prepare_dir(s->root, p) < 0)
-			return -1;
-		/* an older store's locks/ was 0755: no one else may open a lock */
-		if (mode == 0700 && lstat(p, &st) == 0 && (st.st_mode & 077) &&
-		    st.st_uid == geteuid() && chmod(p, 0700) < 0)
-			return fail_errno("store %s: chmod 0700 %s", s->root, p);
+	/* the root as it is now, not as the path may name it later (another
+	 * user may swap a new root under a sticky /tmp for a link) */
+	rfd = open(s->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0)
+		return errno == ELOOP ? unsafe(s, s->root, "is a symbolic link") :
+		    fail_errno("store %s is not usable (set FCSNAP_DIR to a writable "
+		    "directory)", s->root);
+	if (fstat(rfd, &st) < 0 || dir_trusted(&st) < 0) {
+		close(rfd);
+		return errno == EINVAL ? unsafe(s, s->root, "%s", errmsg()) :
+		    fail_errno("store %s", s->root);
 	}
+	for (i = 0; i < 3; i++)         /* cache/ is made on demand */
+		if (prepare_sub(s, rfd, store_subs[i],
+		    !strcmp(store_subs[i], "locks") ? 0700 : 0755) < 0) {
+			close(rfd);
+			return -1;
+		}
+	close(rfd);
 	/* again: what we found in place of a dir we meant to create counts */
 	return check_store(s);
 }
