@@ -866,6 +866,17 @@ todo_groups(struct pull *p, size_t **out, uint64_t *bytes)
 	return n;
 }
 
+/* -j, cut to PULL_MEM_BUDGET of chunks held in memory at once. */
+static int
+jobs_for(const struct pull *p)
+{
+	uint64_t per = chunk_max_stored(p->m.chunk_size, 1);
+
+	if ((uint64_t)p->o->jobs * per <= PULL_MEM_BUDGET)
+		return p->o->jobs;
+	return per >= PULL_MEM_BUDGET ? 1 : (int)(PULL_MEM_BUDGET / per);
+}
+
 static int
 download(struct pull *p)
 {
@@ -880,7 +891,7 @@ download(struct pull *p)
 	nt = todo_groups(p, &todo, &bytes);
 	if (nt == NONE)
 		return fail("out of memory");
-	pool = s3_pool_new(&p->r->c, p->o->jobs);
+	pool = s3_pool_new(&p->r->c, jobs_for(p));
 	if (!pool) {
 		free(todo);
 		return -1;

@@ -52,7 +52,8 @@
 
 struct pull_opts {
 	const char *as;                 /* local name; NULL = the remote name */
-	int jobs;                       /* parallel downloads (1..64) */
+	int jobs;                       /* parallel downloads (1..64; fewer
+	                                   for chunks over PULL_MEM_BUDGET / 8) */
 	int verbose;                    /* progress even without a terminal */
 	long long lock_timeout_ms;      /* < 0: wait forever */
 	int lazy;                       /* pull_lazy: all but mem's chunks */
@@ -60,6 +61,12 @@ struct pull_opts {
 					 * meta.json kept in the dir */
 };
 #define PULL_OPTS_INIT { NULL, 8, 0, -1, 0, 0 }
+/* A chunk not written straight to its file (sparse, or for a shared
+ * disk) is held in memory whole while it arrives, up to the size its
+ * position allows: the downloads at once are cut so that they hold at
+ * most this much, whatever chunk size the bucket chose (1 GiB chunks
+ * come one at a time). */
+#define PULL_MEM_BUDGET (256ULL << 20)
 
 /* The index of mem in manifest_files, and the copy of the bucket's
  * meta.json a lazy pull keeps in its dir. */

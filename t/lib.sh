@@ -108,7 +108,8 @@ test_expect_success() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $_desc"
-		sed 's/^/#   /' "$TRASH/.out" | tail -n 40
+		# on stderr too: prove shows it without -v (CI logs)
+		sed 's/^/#   /' "$TRASH/.out" | tail -n 40 | tee /dev/stderr
 	fi
 	return 0
 }
