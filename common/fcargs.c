@@ -187,15 +187,6 @@ fcargs_restore(char *const *rec, int nrec, char *const *host, int nhost,
 	return 0;
 }
 
-/* s into out, each byte that is not printable ASCII as '?': the words may
- * come from a bucket and go to a terminal. */
-static void
-shown(char *out, const char *s)
-{
-	for (; *s; s++)
-		*out++ = *s >= 0x20 && *s < 0x7f ? *s : '?';
-}
-
 void
 fcargs_join(char *const *v, int n, char *out, size_t len)
 {
@@ -213,12 +204,13 @@ fcargs_join(char *const *v, int n, char *out, size_t len)
 		room = i + 1 < n ? 5 : 1;       /* " ..." and the NUL, or the NUL */
 		if (used + l + room > len) {
 			snprintf(out + used, len - used, "%s...", i > 0 ? " " : "");
-			return;
+			break;
 		}
 		if (i > 0)
 			out[used++] = ' ';
-		shown(out + used, v[i]);
+		memcpy(out + used, v[i], l - (i > 0));
 		used += l - (i > 0);
+		out[used] = 0;
 	}
-	out[used] = 0;
+	text_shown(out);        /* the words may come from a bucket */
 }

@@ -388,6 +388,19 @@ file_kind(mode_t m)
 	return "not a plain file";
 }
 
+/* Only we (or root) can change it: the owner, and no write for group or
+ * others. */
+static int
+writers_trusted(const struct stat *st)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return fail("is owned by uid %ld, not by us or root", (long)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return fail("is writable by %s", (st->st_mode & S_IWOTH) ? "other users" :
+		    "its group");
+	return 0;
+}
+
 int
 stat_trusted(const struct stat *st, uint64_t max)
 {
@@ -396,11 +409,8 @@ stat_trusted(const struct stat *st, uint64_t max)
 		return fail("is a symbolic link");
 	if (!S_ISREG(st->st_mode))
 		return fail("is %s, not a regular file", file_kind(st->st_mode));
-	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return fail("is owned by uid %ld, not by us or root", (long)st->st_uid);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return fail("is writable by %s", (st->st_mode & S_IWOTH) ? "other users" :
-		    "its group");
+	if (writers_trusted(st) < 0)
+		return -1;
 	if (max && (uint64_t)st->st_size > max)
 		return fail("has %lld bytes, more than %llu", (long long)st->st_size,
 		    (unsigned long long)max);
@@ -424,12 +434,7 @@ dir_trusted(const struct stat *st)
 	errno = EINVAL;
 	if (!S_ISDIR(st->st_mode))
 		return fail("is not a directory");
-	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return fail("is owned by uid %ld, not by us or root", (long)st->st_uid);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return fail("is writable by %s", (st->st_mode & S_IWOTH) ? "other users" :
-		    "its group");
-	return 0;
+	return writers_trusted(st);
 }
 
 int
