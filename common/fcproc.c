@@ -285,6 +285,7 @@ vmm_check(struct vmm *v, const char *log)
 		if (r < 0 && errno == EINTR)
 			return 0;
 		v->pid = 0;
+		logcap_settle(log, 1000);       /* its last words */
 		log_tail(log, 3, tail, sizeof tail);
 		for (char *q = tail; *q; q++)
 			if (*q == '\n')

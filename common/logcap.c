@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -80,7 +82,8 @@ logcap_start(const char *path)
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	/* taken before the fork: the keeper's copy holds it to its end */
+	if (flock(fd, LOCK_SH) < 0 || pipe2(p, O_CLOEXEC) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
@@ -109,4 +112,20 @@ logcap_start(const char *path)
 		return -1;
 	}
 	return p[1];
+}
+
+void
+logcap_settle(const char *path, int ms)
+{
+	struct timespec ts = { 0, 1000000 };
+	int64_t deadline = now_ms() + ms;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK &&
+	    now_ms() < deadline)
+		nanosleep(&ts, NULL);
+	close(fd);
 }

@@ -26,7 +26,12 @@
 /* Open (create, append) path relative to the cwd without following a
  * symlink, fork its keeper, and return the write end of the keeper's
  * pipe (close-on-exec: dup it to the stdout and stderr of the program
- * about to be exec'd).  -1 with errno (nothing left running). */
+ * about to be exec'd).  -1 with errno (nothing left running).  The keeper
+ * holds a shared flock on the log until it has written the last byte. */
 int logcap_start(const char *path);
+/* After the program died: wait (at most ms) until the keeper of the log at
+ * path, if any, has written what it said and gone, so that its last lines
+ * can be read.  Returns at once for a log without a keeper. */
+void logcap_settle(const char *path, int ms);
 
 #endif

@@ -4,6 +4,7 @@
  * keep_fd alone is inherited, the caller's signal handlers are not. */
 #include "tap.h"
 #include "fcproc.h"
+#include "logcap.h"
 #include "util.h"
 
 #include <errno.h>
@@ -165,6 +166,7 @@ test_fork_go(void)
 	ok(got && !strcmp(got, "kept\n"), "it keeps the dir fd across exec");
 	free(got);
 	snprintf(p, sizeof p, "%s/log", dir);
+	logcap_settle(p, 10000);        /* the keeper writes it a moment later */
 	got = read_file(p, 4096, NULL);
 	ok(got && !strcmp(got, "to-log\n"), "its stdout goes to log");
 	free(got);
