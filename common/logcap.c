@@ -121,6 +121,8 @@ logcap_settle(const char *path, int ms)
 	int64_t deadline = now_ms() + ms;
 	int fd;
 
+	if (!path)
+		return;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;

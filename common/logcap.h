@@ -31,7 +31,7 @@
 int logcap_start(const char *path);
 /* After the program died: wait (at most ms) until the keeper of the log at
  * path, if any, has written what it said and gone, so that its last lines
- * can be read.  Returns at once for a log without a keeper. */
+ * can be read.  Returns at once for a log without a keeper (or NULL). */
 void logcap_settle(const char *path, int ms);
 
 #endif
